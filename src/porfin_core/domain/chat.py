@@ -1,0 +1,240 @@
+"""Chats: one conversation per customer per channel, and who answers it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+
+import attrs
+
+from porfin_core.domain.events import (
+    ChatAssigned,
+    ChatClosed,
+    ChatModeChanged,
+    ChatOpened,
+    EventRecorder,
+)
+from porfin_core.domain.message import Author, Direction, Message, preview
+from porfin_core.errors import InvalidStateTransition, ValidationError
+
+SERVICE_WINDOW = timedelta(hours=24)
+"""WhatsApp's customer-service window: free text is allowed this long after the last inbound."""
+
+
+class ChatMode(enum.StrEnum):
+    """Who answers the patient: the AI, a person, or nobody until ``paused_until``."""
+
+    AI = "ai"
+    HUMAN = "human"
+    PAUSED = "paused"
+
+
+class ChatStatus(enum.StrEnum):
+    """Open chats are in the inbox; closed ones reopen when the patient writes again."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@attrs.define(kw_only=True)
+class Chat(EventRecorder):
+    """The conversation between a customer and the clinic on one channel.
+
+    Attributes:
+        id: Stable identifier.
+        clinic_id: The clinic.
+        customer_id: The customer.
+        channel_id: The clinic's WhatsApp number.
+        customer_name: Denormalized for lists.
+        customer_phone: Denormalized for lists and search.
+        mode: AI, human or paused.
+        paused_until: End of a pause (mode ``paused`` only).
+        handoff_reason: Why the chat was handed to a person (mode ``human``).
+        status: Open or closed.
+        assignee_id: Staff user in charge, None when unassigned.
+        unread_count: Patient messages staff have not read yet.
+        last_inbound_at: Time of the patient's last message: opens the 24 h window.
+        last_message_at: Time of the last message in either direction (sort key).
+        last_message_preview: One line of the last message.
+        created_at: When the chat started.
+    """
+
+    id: str
+    clinic_id: str
+    customer_id: str
+    channel_id: str
+    customer_name: str = ""
+    customer_phone: str | None = None
+    mode: ChatMode = ChatMode.AI
+    paused_until: datetime | None = None
+    handoff_reason: str | None = None
+    status: ChatStatus = ChatStatus.OPEN
+    assignee_id: str | None = None
+    unread_count: int = 0
+    last_inbound_at: datetime | None = None
+    last_message_at: datetime
+    last_message_preview: str = ""
+    created_at: datetime
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        id: str,
+        clinic_id: str,
+        customer_id: str,
+        channel_id: str,
+        customer_name: str,
+        customer_phone: str | None,
+        at: datetime,
+    ) -> Chat:
+        """Open a new chat (AI mode) for a customer on a channel."""
+        chat = cls(
+            id=id,
+            clinic_id=clinic_id,
+            customer_id=customer_id,
+            channel_id=channel_id,
+            customer_name=customer_name,
+            customer_phone=customer_phone,
+            last_message_at=at,
+            created_at=at,
+        )
+        chat.record(
+            ChatOpened(
+                clinic_id=clinic_id,
+                occurred_at=at,
+                chat_id=id,
+                customer_id=customer_id,
+                reopened=False,
+            )
+        )
+        return chat
+
+    # -- the 24-hour window -------------------------------------------------------------
+
+    def window_expires_at(self) -> datetime | None:
+        """End of the customer-service window, None if the patient never wrote."""
+        if self.last_inbound_at is None:
+            return None
+        return self.last_inbound_at + SERVICE_WINDOW
+
+    def window_open(self, now: datetime) -> bool:
+        """True while free-form messages may be sent to the patient."""
+        expires = self.window_expires_at()
+        return expires is not None and now < expires
+
+    # -- who answers ---------------------------------------------------------------------
+
+    def effective_mode(self, now: datetime) -> ChatMode:
+        """The mode in force at ``now``: an expired pause means the AI is back."""
+        if self.mode is ChatMode.PAUSED and self.paused_until and now >= self.paused_until:
+            return ChatMode.AI
+        return self.mode
+
+    def ai_may_reply(self, now: datetime) -> bool:
+        """True when the AI receptionist may answer this chat at ``now``."""
+        return self.status is ChatStatus.OPEN and self.effective_mode(now) is ChatMode.AI
+
+    def hand_off(self, reason: str, now: datetime, by: str | None = None) -> None:
+        """Give the chat to a person: the AI stops answering until someone resumes it."""
+        reason = reason.strip()
+        if not reason:
+            raise ValidationError("a handoff needs a reason", field="reason")
+        self._set_mode(ChatMode.HUMAN, now, reason=reason, by=by)
+
+    def turn_ai_off(self, now: datetime, by: str | None = None) -> None:
+        """A staff member takes over the chat."""
+        self._set_mode(ChatMode.HUMAN, now, reason="ai_turned_off", by=by)
+
+    def resume_ai(self, now: datetime, by: str | None = None) -> None:
+        """Let the AI answer again."""
+        self._set_mode(ChatMode.AI, now, by=by)
+
+    def pause_ai(self, until: datetime, now: datetime, by: str | None = None) -> None:
+        """Silence the AI until ``until``; then it answers again by itself."""
+        if until <= now:
+            raise ValidationError("a pause must end in the future", field="paused_until")
+        self._set_mode(ChatMode.PAUSED, now, until=until, by=by)
+
+    def _set_mode(
+        self,
+        mode: ChatMode,
+        now: datetime,
+        *,
+        until: datetime | None = None,
+        reason: str | None = None,
+        by: str | None = None,
+    ) -> None:
+        if (self.mode, self.paused_until, self.handoff_reason) == (mode, until, reason):
+            return
+        self.mode, self.paused_until, self.handoff_reason = mode, until, reason
+        self.record(
+            ChatModeChanged(
+                clinic_id=self.clinic_id,
+                occurred_at=now,
+                chat_id=self.id,
+                mode=mode.value,
+                paused_until=until,
+                reason=reason,
+                changed_by=by,
+            )
+        )
+
+    # -- inbox state ------------------------------------------------------------------
+
+    def assign(self, assignee_id: str | None, now: datetime) -> None:
+        """Put a staff member in charge (None leaves the chat unassigned)."""
+        if assignee_id == self.assignee_id:
+            return
+        self.assignee_id = assignee_id
+        self.record(
+            ChatAssigned(
+                clinic_id=self.clinic_id, occurred_at=now, chat_id=self.id, assignee_id=assignee_id
+            )
+        )
+
+    def close(self, now: datetime) -> None:
+        """Take the chat out of the inbox; it reopens when the patient writes again."""
+        if self.status is ChatStatus.CLOSED:
+            raise InvalidStateTransition("chat is already closed", chat_id=self.id)
+        self.status = ChatStatus.CLOSED
+        self.unread_count = 0
+        self.record(ChatClosed(clinic_id=self.clinic_id, occurred_at=now, chat_id=self.id))
+
+    def reopen(self, now: datetime) -> None:
+        """Bring a closed chat back to the inbox."""
+        if self.status is ChatStatus.OPEN:
+            raise InvalidStateTransition("chat is already open", chat_id=self.id)
+        self.status = ChatStatus.OPEN
+        self.record(
+            ChatOpened(
+                clinic_id=self.clinic_id,
+                occurred_at=now,
+                chat_id=self.id,
+                customer_id=self.customer_id,
+                reopened=True,
+            )
+        )
+
+    def mark_read(self) -> None:
+        """Staff have seen every patient message."""
+        self.unread_count = 0
+
+    def add_message(self, message: Message, now: datetime) -> None:
+        """Account for a new message in the timeline.
+
+        A patient message reopens a closed chat, counts as unread and opens the 24 h window.
+        A message typed on the clinic's own phone means a person is answering: the AI stops.
+        """
+        if message.direction is Direction.INBOUND:
+            if self.status is ChatStatus.CLOSED:
+                self.reopen(now)
+            self.unread_count += 1
+            inbound_at = message.sent_at or now
+            if self.last_inbound_at is None or inbound_at > self.last_inbound_at:
+                self.last_inbound_at = inbound_at
+        elif message.author is Author.CLINIC_PHONE and self.mode is not ChatMode.HUMAN:
+            self._set_mode(ChatMode.HUMAN, now, reason="clinic_phone_reply")
+        if now >= self.last_message_at:
+            self.last_message_at = now
+            self.last_message_preview = preview(message)

@@ -1,0 +1,128 @@
+"""Domain events: facts about state changes, committed with the change (outbox) and
+dispatched after commit.
+
+Every event is a frozen attrs class carrying the clinic it belongs to and when it happened.
+``EVENT_TYPES`` maps each event's stable name to its class so adapters can store and restore
+them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class DomainEvent:
+    """Base class of every domain event.
+
+    Attributes:
+        clinic_id: The tenant the event belongs to.
+        occurred_at: When the change happened (timezone-aware).
+    """
+
+    name: ClassVar[str] = "event"
+    clinic_id: str
+    occurred_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class CustomerCreated(DomainEvent):
+    """A person wrote for the first time (or staff registered them)."""
+
+    name: ClassVar[str] = "customer.created"
+    customer_id: str
+
+
+@attrs.frozen(kw_only=True)
+class MessageCreated(DomainEvent):
+    """A message entered a chat's timeline (inbound, staff, AI or typed on the clinic phone)."""
+
+    name: ClassVar[str] = "message.created"
+    chat_id: str
+    message_id: str
+    direction: str
+    author: str
+
+
+@attrs.frozen(kw_only=True)
+class MessageStatusChanged(DomainEvent):
+    """An outbound message moved forward in its delivery status."""
+
+    name: ClassVar[str] = "message.status"
+    chat_id: str
+    message_id: str
+    status: str
+    error_code: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ChatOpened(DomainEvent):
+    """A chat was created, or a closed chat reopened."""
+
+    name: ClassVar[str] = "chat.opened"
+    chat_id: str
+    customer_id: str
+    reopened: bool
+
+
+@attrs.frozen(kw_only=True)
+class ChatModeChanged(DomainEvent):
+    """Who answers the chat changed: the AI, a person, or nobody until a time."""
+
+    name: ClassVar[str] = "chat.mode_changed"
+    chat_id: str
+    mode: str
+    paused_until: datetime | None = None
+    reason: str | None = None
+    changed_by: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ChatAssigned(DomainEvent):
+    """The chat got a new assignee (or became unassigned when ``assignee_id`` is None)."""
+
+    name: ClassVar[str] = "chat.assigned"
+    chat_id: str
+    assignee_id: str | None
+
+
+@attrs.frozen(kw_only=True)
+class ChatClosed(DomainEvent):
+    """Staff closed the chat."""
+
+    name: ClassVar[str] = "chat.closed"
+    chat_id: str
+
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.name: cls
+    for cls in (
+        CustomerCreated,
+        MessageCreated,
+        MessageStatusChanged,
+        ChatOpened,
+        ChatModeChanged,
+        ChatAssigned,
+        ChatClosed,
+    )
+}
+"""Every event class by its stable name."""
+
+
+@attrs.define
+class EventRecorder:
+    """Mixin state for entities that record events until the use case collects them."""
+
+    _events: list[DomainEvent] = attrs.field(factory=list, init=False, eq=False, repr=False)
+
+    def record(self, event: DomainEvent) -> None:
+        """Remember ``event`` until :meth:`pull_events` is called."""
+        self._events.append(event)
+
+    def pull_events(self) -> list[DomainEvent]:
+        """Return the recorded events and forget them."""
+        events, self._events = self._events, []
+        return events

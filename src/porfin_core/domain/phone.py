@@ -1,0 +1,68 @@
+"""Phone numbers as Porfin stores them: E.164, with Brazil's mobile 9th digit restored.
+
+WhatsApp identities registered before Brazil added the 9th digit to mobile numbers still arrive
+without it (``551187654321`` is the same person as ``+55 11 98765-4321``). Porfin keeps one
+canonical form, the 13-digit one, and matches both.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from porfin_core.errors import InvalidPhoneNumber
+
+_BR = 55
+_OLD_MOBILE_FIRST_DIGITS = frozenset("6789")
+
+
+def normalize_phone(raw: str, default_region: str = "BR") -> str:
+    """Return the canonical E.164 form of ``raw``.
+
+    Accepts any human or provider spelling (``+55 (11) 98765-4321``, ``5511987654321``,
+    WhatsApp's ``551187654321``, ``11 98765-4321`` read in ``default_region``). Brazilian mobile
+    numbers written without the 9th digit get it back; landlines are left as they are.
+
+    Raises:
+        InvalidPhoneNumber: ``raw`` is not a plausible phone number.
+    """
+    text = raw.strip()
+    if not text:
+        raise InvalidPhoneNumber("phone number is empty", value=raw)
+    digits = "".join(ch for ch in text if ch.isdigit())
+    # Provider ids (wa_id, JIDs) are full international numbers without the '+'.
+    if not text.startswith("+") and len(digits) >= 12:
+        text = "+" + digits
+    try:
+        parsed = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhoneNumber(f"not a phone number: {raw!r}", value=raw) from exc
+    national = str(parsed.national_number)
+    if (
+        parsed.country_code == _BR
+        and len(national) == 10
+        and national[2] in _OLD_MOBILE_FIRST_DIGITS
+    ):
+        parsed = phonenumbers.PhoneNumber(
+            country_code=_BR, national_number=int(national[:2] + "9" + national[2:])
+        )
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidPhoneNumber(f"not a possible phone number: {raw!r}", value=raw)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def whatsapp_variants(e164: str) -> tuple[str, ...]:
+    """Digits-only forms under which WhatsApp may know the canonical number ``e164``.
+
+    A Brazilian mobile yields both the 13-digit and the legacy 12-digit form; anything else
+    yields its digits alone.
+    """
+    digits = e164.lstrip("+")
+    if digits.startswith("55") and len(digits) == 13 and digits[4] == "9":
+        return digits, digits[:4] + digits[5:]
+    return (digits,)
+
+
+def format_phone_br(e164: str) -> str:
+    """Render ``e164`` the way a Brazilian reads it, e.g. ``+55 11 98765-4321``."""
+    parsed = phonenumbers.parse(e164)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

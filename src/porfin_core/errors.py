@@ -1,0 +1,89 @@
+"""Porfin's error hierarchy.
+
+Every error carries a stable ``code`` (snake_case, part of the public contract of the API and
+the CLI) and structured ``fields``. No HTTP status lives here: each shell maps codes to its own
+form in one table.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class PorfinError(Exception):
+    """Base of every error Porfin raises on purpose.
+
+    Attributes:
+        code: Stable machine-readable code.
+        message: Human-readable explanation (English; shells may translate by code).
+        fields: Structured details, safe to show to the caller.
+    """
+
+    code: ClassVar[str] = "porfin_error"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+
+class ValidationError(PorfinError):
+    """Input breaks a rule of the domain (bad phone, empty text, unknown enum value...)."""
+
+    code = "validation_error"
+
+
+class InvalidPhoneNumber(ValidationError):
+    """A string could not be read as a phone number."""
+
+    code = "invalid_phone"
+
+
+class NotFound(PorfinError):
+    """The resource does not exist in the caller's clinic."""
+
+    code = "not_found"
+
+
+class Conflict(PorfinError):
+    """The change conflicts with the current state (e.g. a uniqueness rule)."""
+
+    code = "conflict"
+
+
+class InvalidStateTransition(PorfinError):
+    """The entity is not in a state that allows the requested change."""
+
+    code = "invalid_state"
+
+
+class WindowClosed(PorfinError):
+    """Free text was sent outside WhatsApp's 24-hour customer-service window."""
+
+    code = "window_closed"
+
+
+class GatewayError(PorfinError):
+    """A messaging gateway refused or failed to deliver a message.
+
+    Attributes:
+        retryable: True when the same call may succeed later (rate limits, 5xx, timeouts).
+    """
+
+    code = "gateway_error"
+
+    def __init__(self, message: str, *, retryable: bool, **fields: Any) -> None:
+        super().__init__(message, retryable=retryable, **fields)
+        self.retryable = retryable
+
+
+class StorageUnavailable(PorfinError):
+    """The storage backend cannot be reached or refused the operation."""
+
+    code = "storage_unavailable"
+
+
+class TransactionConflict(PorfinError):
+    """A concurrent transaction changed the same records; retrying the operation is safe."""
+
+    code = "transaction_conflict"

@@ -1,0 +1,1 @@
+"""Ports: the protocols adapters implement. Every method is async and documents what it raises."""

@@ -1,0 +1,22 @@
+"""Time and identity come from outside the core, so tests can fix them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """The current time."""
+
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware (UTC)."""
+        ...
+
+
+class IdGenerator(Protocol):
+    """New unique identifiers."""
+
+    def new_id(self) -> str:
+        """Return a new identifier, unique across the installation and roughly time-ordered."""
+        ...

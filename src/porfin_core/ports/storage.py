@@ -1,0 +1,260 @@
+"""Storage ports: repositories, the unit of work that commits them, and the event outbox.
+
+Every adapter (memory, SQLite, Firestore) passes one contract suite (``tests/contract``), so a
+use case behaves the same on each. Reads inside a unit of work see committed state; writes
+become visible to others when ``commit`` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+
+import attrs
+
+from porfin_core.domain.channel import Channel
+from porfin_core.domain.chat import Chat, ChatMode, ChatStatus
+from porfin_core.domain.clinic import Clinic
+from porfin_core.domain.customer import Customer
+from porfin_core.domain.events import DomainEvent
+from porfin_core.domain.message import Message, StatusChange
+from porfin_core.pagination import DEFAULT_PAGE_SIZE, Page
+
+
+@attrs.frozen(kw_only=True)
+class ChatQuery:
+    """Filters for the chat list; every filter is optional and they combine with AND.
+
+    Attributes:
+        clinic_id: The clinic whose chats are listed.
+        mode: Only chats in this mode (the stored mode; an expired pause still reads
+            ``paused``).
+        status: Only open or only closed chats.
+        assignee_id: Only chats assigned to this staff member.
+        unassigned: Only chats nobody is in charge of.
+        unread: Only chats with unread patient messages.
+        search: Case- and accent-insensitive text found in the customer's name, their phone
+            digits, or any message of the chat.
+        limit: Page size.
+        cursor: Cursor of the page to read (from the previous page).
+    """
+
+    clinic_id: str
+    mode: ChatMode | None = None
+    status: ChatStatus | None = None
+    assignee_id: str | None = None
+    unassigned: bool = False
+    unread: bool = False
+    search: str | None = None
+    limit: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PendingStatus:
+    """A delivery status that arrived before Porfin knew the message it belongs to.
+
+    Kept for reconciliation: applied when the message's provider id is recorded.
+    """
+
+    clinic_id: str
+    channel_id: str
+    provider_message_id: str
+    change: StatusChange
+    received_at: datetime
+
+
+@attrs.frozen
+class StoredEvent:
+    """An event as kept in the outbox, with the outbox's id for it."""
+
+    id: str
+    event: DomainEvent
+
+
+class ClinicRepository(Protocol):
+    """Clinics (tenants)."""
+
+    async def get(self, clinic_id: str) -> Clinic:
+        """Return the clinic. Raises: NotFound."""
+        ...
+
+    async def list(self) -> list[Clinic]:
+        """Every clinic of the installation, oldest first."""
+        ...
+
+    async def save(self, clinic: Clinic) -> None:
+        """Insert or replace the clinic."""
+        ...
+
+
+class ChannelRepository(Protocol):
+    """The clinics' WhatsApp numbers."""
+
+    async def get(self, channel_id: str) -> Channel:
+        """Return a channel by id, whatever its clinic (webhooks know only the id).
+
+        Raises:
+            NotFound: no such channel.
+        """
+        ...
+
+    async def list(self, clinic_id: str) -> list[Channel]:
+        """The clinic's channels, oldest first."""
+        ...
+
+    async def save(self, channel: Channel) -> None:
+        """Insert or replace the channel."""
+        ...
+
+
+class CustomerRepository(Protocol):
+    """Leads and patients, found by id or by any identity they used."""
+
+    async def get(self, clinic_id: str, customer_id: str) -> Customer:
+        """Return the customer. Raises: NotFound (also for another clinic's customer)."""
+        ...
+
+    async def find_by_identity(self, clinic_id: str, keys: list[str]) -> Customer | None:
+        """The customer known under any of the identity ``keys`` (``kind:value``), or None.
+
+        If several match (two customers of one person, before a merge), the oldest wins.
+        """
+        ...
+
+    async def save(self, customer: Customer) -> None:
+        """Insert or replace the customer and index their identities.
+
+        Raises:
+            Conflict: an identity already belongs to another customer of the clinic.
+        """
+        ...
+
+
+class ChatRepository(Protocol):
+    """Chats, listed by recency."""
+
+    async def get(self, clinic_id: str, chat_id: str) -> Chat:
+        """Return the chat. Raises: NotFound (also for another clinic's chat)."""
+        ...
+
+    async def find(self, clinic_id: str, customer_id: str, channel_id: str) -> Chat | None:
+        """The chat of a customer on a channel, or None."""
+        ...
+
+    async def save(self, chat: Chat) -> None:
+        """Insert or replace the chat."""
+        ...
+
+    async def list(self, query: ChatQuery) -> Page[Chat]:
+        """Chats matching ``query``, most recent activity first.
+
+        Raises:
+            ValidationError: bad cursor or page size.
+        """
+        ...
+
+
+class MessageRepository(Protocol):
+    """Messages of chats' timelines."""
+
+    async def get(self, clinic_id: str, message_id: str) -> Message:
+        """Return the message. Raises: NotFound (also for another clinic's message)."""
+        ...
+
+    async def find_by_provider_id(
+        self, clinic_id: str, channel_id: str, provider_message_id: str
+    ) -> Message | None:
+        """The message a provider knows as ``provider_message_id`` on a channel, or None."""
+        ...
+
+    async def save(self, message: Message) -> None:
+        """Insert or replace the message.
+
+        Raises:
+            Conflict: another message already has this provider id on this channel.
+        """
+        ...
+
+    async def list_for_chat(
+        self, clinic_id: str, chat_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[Message]:
+        """The chat's messages, newest first; the next page holds older ones.
+
+        Raises:
+            ValidationError: bad cursor or page size.
+        """
+        ...
+
+
+class PendingStatusRepository(Protocol):
+    """Statuses waiting for their message (reconciliation)."""
+
+    async def add(self, pending: PendingStatus) -> None:
+        """Keep a status whose message is not known yet."""
+        ...
+
+    async def take(
+        self, clinic_id: str, channel_id: str, provider_message_id: str
+    ) -> list[PendingStatus]:
+        """Remove and return the statuses waiting for a provider id, oldest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One atomic change: repositories plus the events to publish once it is committed.
+
+    Use as ``async with uow_factory() as uow: ...; await uow.commit()``. Leaving the block
+    without committing discards every write.
+    """
+
+    clinics: ClinicRepository
+    channels: ChannelRepository
+    customers: CustomerRepository
+    chats: ChatRepository
+    messages: MessageRepository
+    pending_statuses: PendingStatusRepository
+
+    def record(self, events: Iterable[DomainEvent]) -> None:
+        """Add events to the outbox, committed with the state change."""
+        ...
+
+    async def commit(self) -> None:
+        """Make every write and recorded event durable, atomically.
+
+        Raises:
+            TransactionConflict: a concurrent change won; the whole operation may be retried.
+            StorageUnavailable: the backend failed.
+        """
+        ...
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes units of work; ``read_only`` ones may be served from a reader connection."""
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """Return a new, not yet entered, unit of work."""
+        ...
+
+
+class EventOutbox(Protocol):
+    """Committed events not yet dispatched to their handlers."""
+
+    async def pending(self, limit: int = 100) -> list[StoredEvent]:
+        """Undispatched events, oldest first."""
+        ...
+
+    async def mark_dispatched(self, event_ids: list[str]) -> None:
+        """Record that these events reached every handler."""
+        ...

@@ -1,0 +1,1 @@
+"""Use cases: one per module, each an async callable owning its transaction."""

@@ -1,0 +1,149 @@
+"""Send a text message written by a staff member."""
+
+from __future__ import annotations
+
+import attrs
+
+from porfin_core.domain.chat import ChatMode, ChatStatus
+from porfin_core.domain.message import (
+    Author,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageKind,
+    StatusChange,
+)
+from porfin_core.errors import GatewayError, ValidationError, WindowClosed
+from porfin_core.ports.clock import Clock, IdGenerator
+from porfin_core.ports.messaging import GatewayDirectory
+from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
+from porfin_core.use_cases._transaction import transact
+
+MAX_TEXT_LENGTH = 4096
+"""WhatsApp's limit for a text message body."""
+
+
+@attrs.frozen(kw_only=True)
+class SendText:
+    """A staff member's text for a chat.
+
+    Attributes:
+        clinic_id: The staff member's clinic.
+        chat_id: The chat to write to.
+        author_id: The staff member (user id).
+        text: The message.
+    """
+
+    clinic_id: str
+    chat_id: str
+    author_id: str
+    text: str
+
+
+@attrs.define(kw_only=True)
+class SendStaffMessage:
+    """Record a staff message as pending, hand it to the channel's gateway, record the outcome.
+
+    Outside the 24-hour customer-service window free text is refused (``window_closed``):
+    WhatsApp only delivers approved templates then. A staff reply means a person is handling
+    the chat: the AI stops answering it, and an unassigned chat becomes the author's.
+    """
+
+    uow_factory: UnitOfWorkFactory
+    gateways: GatewayDirectory
+    clock: Clock
+    ids: IdGenerator
+
+    async def __call__(self, command: SendText) -> Message:
+        """Send ``command``; returns the message as stored after the gateway answered
+        (``sent``, or ``failed`` with the provider's error code).
+
+        Raises:
+            NotFound: no such chat in the clinic.
+            ValidationError: empty or too long text.
+            WindowClosed: the patient has not written in the last 24 hours.
+        """
+        text = command.text.strip()
+        if not text:
+            raise ValidationError("message text is empty", field="text")
+        if len(text) > MAX_TEXT_LENGTH:
+            raise ValidationError(
+                f"message text is longer than {MAX_TEXT_LENGTH} characters", field="text"
+            )
+
+        async def record(uow: UnitOfWork) -> tuple[Message, str]:
+            chat = await uow.chats.get(command.clinic_id, command.chat_id)
+            customer = await uow.customers.get(command.clinic_id, chat.customer_id)
+            now = self.clock.now()
+            if not chat.window_open(now):
+                raise WindowClosed(
+                    "the patient's 24-hour service window is closed; WhatsApp only delivers an "
+                    "approved template message until the patient writes again",
+                    chat_id=chat.id,
+                    window_expired_at=chat.window_expires_at(),
+                )
+            message = Message(
+                id=self.ids.new_id(),
+                clinic_id=chat.clinic_id,
+                chat_id=chat.id,
+                channel_id=chat.channel_id,
+                direction=Direction.OUTBOUND,
+                author=Author.STAFF,
+                author_id=command.author_id,
+                kind=MessageKind.TEXT,
+                body=text,
+                status=DeliveryStatus.PENDING,
+                history=[StatusChange(DeliveryStatus.PENDING, now)],
+                created_at=now,
+            )
+            message.created()
+            if chat.status is ChatStatus.CLOSED:
+                chat.reopen(now)
+            chat.add_message(message, now)
+            if chat.mode is not ChatMode.HUMAN:
+                chat.turn_ai_off(now, by=command.author_id)
+            if chat.assignee_id is None:
+                chat.assign(command.author_id, now)
+            await uow.chats.save(chat)
+            await uow.messages.save(message)
+            uow.record(chat.pull_events() + message.pull_events())
+            await uow.commit()
+            recipient = customer.phone or customer.identities[0].value
+            return message, recipient
+
+        message, recipient = await transact(self.uow_factory, record)
+        async with self.uow_factory(read_only=True) as uow:
+            channel = await uow.channels.get(message.channel_id)
+        try:
+            receipt = await self.gateways.for_channel(channel).send(channel, recipient, message)
+        except GatewayError as exc:
+            return await self._finish(message, None, exc)
+        return await self._finish(message, receipt.provider_message_id, None)
+
+    async def _finish(
+        self, sent: Message, provider_id: str | None, error: GatewayError | None
+    ) -> Message:
+        async def work(uow: UnitOfWork) -> Message:
+            message = await uow.messages.get(sent.clinic_id, sent.id)
+            now = self.clock.now()
+            if provider_id is not None:
+                message.accepted(provider_id, now)
+                for pending in await uow.pending_statuses.take(
+                    message.clinic_id, message.channel_id, provider_id
+                ):
+                    message.apply_status(pending.change)
+            elif error is not None:
+                message.apply_status(
+                    StatusChange(
+                        DeliveryStatus.FAILED,
+                        now,
+                        error_code=str(error.fields.get("provider_code", error.code)),
+                        error_detail=error.message,
+                    )
+                )
+            await uow.messages.save(message)
+            uow.record(message.pull_events())
+            await uow.commit()
+            return message
+
+        return await transact(self.uow_factory, work)
