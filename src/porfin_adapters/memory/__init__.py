@@ -1,0 +1,1 @@
+"""In-memory adapters: working implementations of every port, for tests, demos and BDD."""

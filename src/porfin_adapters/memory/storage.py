@@ -1,0 +1,344 @@
+"""In-memory storage that passes the same contract suite as SQLite and Firestore.
+
+Documents are kept serialized (through the storage converter), so entities handed out are
+always fresh copies, exactly as with a real database. Write units of work run one at a time;
+their writes are buffered and applied atomically at commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from porfin_adapters.serialization import (
+    event_from_document,
+    event_to_document,
+    from_document,
+    to_document,
+    utc_micros,
+)
+from porfin_adapters.text import digits, fold
+from porfin_core.domain.channel import Channel
+from porfin_core.domain.chat import Chat
+from porfin_core.domain.clinic import Clinic
+from porfin_core.domain.customer import Customer, identity_keys
+from porfin_core.domain.events import DomainEvent
+from porfin_core.domain.message import Message
+from porfin_core.errors import Conflict, NotFound
+from porfin_core.pagination import Page, decode_cursor, encode_cursor
+from porfin_core.ports.clock import IdGenerator
+from porfin_core.ports.storage import ChatQuery, PendingStatus, StoredEvent
+
+Doc = dict[str, Any]
+T = TypeVar("T")
+
+
+class MemoryStore:
+    """The committed state: one dict of documents per collection, plus the outbox."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, Doc]] = {
+            name: {}
+            for name in (
+                "clinics",
+                "channels",
+                "customers",
+                "chats",
+                "messages",
+                "identities",
+                "provider_ids",
+                "pending_statuses",
+                "outbox",
+            )
+        }
+        self.write_lock = asyncio.Lock()
+
+
+class _Repos:
+    """Reads from the committed state, writes into the unit of work's buffer."""
+
+    def __init__(self, store: MemoryStore, writes: dict[tuple[str, str], Doc | None]) -> None:
+        self._store = store
+        self._writes = writes
+
+    def _table(self, name: str) -> dict[str, Doc]:
+        return self._store.tables[name]
+
+    def _put(self, table: str, key: str, doc: Doc | None) -> None:
+        self._writes[(table, key)] = doc
+
+    def _get(self, table: str, key: str, what: str) -> Doc:
+        doc = self._table(table).get(key)
+        if doc is None:
+            raise NotFound(f"{what} not found", id=key)
+        return doc
+
+
+class MemoryClinicRepository(_Repos):
+    async def get(self, clinic_id: str) -> Clinic:
+        return from_document(self._get("clinics", clinic_id, "clinic"), Clinic)
+
+    async def list(self) -> list[Clinic]:
+        return [from_document(d, Clinic) for d in self._table("clinics").values()]
+
+    async def save(self, clinic: Clinic) -> None:
+        self._put("clinics", clinic.id, to_document(clinic))
+
+
+class MemoryChannelRepository(_Repos):
+    async def get(self, channel_id: str) -> Channel:
+        return from_document(self._get("channels", channel_id, "channel"), Channel)
+
+    async def list(self, clinic_id: str) -> list[Channel]:
+        docs = [d for d in self._table("channels").values() if d["clinic_id"] == clinic_id]
+        return [from_document(d, Channel) for d in sorted(docs, key=lambda d: d["created_at"])]
+
+    async def save(self, channel: Channel) -> None:
+        self._put("channels", channel.id, to_document(channel))
+
+
+class MemoryCustomerRepository(_Repos):
+    async def get(self, clinic_id: str, customer_id: str) -> Customer:
+        doc = self._get("customers", customer_id, "customer")
+        if doc["clinic_id"] != clinic_id:
+            raise NotFound("customer not found", id=customer_id)
+        return from_document(doc, Customer)
+
+    async def find_by_identity(self, clinic_id: str, keys: list[str]) -> Customer | None:
+        index = self._table("identities")
+        found = {
+            index[f"{clinic_id}|{k}"]["customer_id"] for k in keys if f"{clinic_id}|{k}" in index
+        }
+        docs = [self._table("customers")[customer_id] for customer_id in found]
+        if not docs:
+            return None
+        oldest = min(docs, key=lambda d: (d["created_at"], d["id"]))
+        return from_document(oldest, Customer)
+
+    async def save(self, customer: Customer) -> None:
+        for key in identity_keys(customer.identities):
+            owner = self._table("identities").get(f"{customer.clinic_id}|{key}")
+            if owner is not None and owner["customer_id"] != customer.id:
+                raise Conflict("identity belongs to another customer", identity=key)
+            self._put("identities", f"{customer.clinic_id}|{key}", {"customer_id": customer.id})
+        self._put("customers", customer.id, to_document(customer))
+
+
+def _chat_matches(store: MemoryStore, doc: Doc, query: ChatQuery) -> bool:
+    if query.mode is not None and doc["mode"] != query.mode.value:
+        return False
+    if query.status is not None and doc["status"] != query.status.value:
+        return False
+    if query.assignee_id is not None and doc["assignee_id"] != query.assignee_id:
+        return False
+    if query.unassigned and doc["assignee_id"] is not None:
+        return False
+    if query.unread and doc["unread_count"] == 0:
+        return False
+    if query.search:
+        term = fold(query.search.strip())
+        number = digits(query.search)
+        if term in fold(doc["customer_name"]):
+            return True
+        if number and number in digits(doc["customer_phone"] or ""):
+            return True
+        return any(
+            m["chat_id"] == doc["id"] and term in fold(m["body"] or "")
+            for m in store.tables["messages"].values()
+        )
+    return True
+
+
+class MemoryChatRepository(_Repos):
+    async def get(self, clinic_id: str, chat_id: str) -> Chat:
+        doc = self._get("chats", chat_id, "chat")
+        if doc["clinic_id"] != clinic_id:
+            raise NotFound("chat not found", id=chat_id)
+        return from_document(doc, Chat)
+
+    async def find(self, clinic_id: str, customer_id: str, channel_id: str) -> Chat | None:
+        for doc in self._table("chats").values():
+            if (doc["clinic_id"], doc["customer_id"], doc["channel_id"]) == (
+                clinic_id,
+                customer_id,
+                channel_id,
+            ):
+                return from_document(doc, Chat)
+        return None
+
+    async def save(self, chat: Chat) -> None:
+        doc = to_document(chat)
+        doc["_sort"] = (utc_micros(chat.last_message_at), chat.id)
+        self._put("chats", chat.id, doc)
+
+    async def list(self, query: ChatQuery) -> Page[Chat]:
+        docs = [
+            d
+            for d in self._table("chats").values()
+            if d["clinic_id"] == query.clinic_id and _chat_matches(self._store, d, query)
+        ]
+        return _page(docs, query.limit, query.cursor, Chat)
+
+
+class MemoryMessageRepository(_Repos):
+    async def get(self, clinic_id: str, message_id: str) -> Message:
+        doc = self._get("messages", message_id, "message")
+        if doc["clinic_id"] != clinic_id:
+            raise NotFound("message not found", id=message_id)
+        return from_document(doc, Message)
+
+    async def find_by_provider_id(
+        self, clinic_id: str, channel_id: str, provider_message_id: str
+    ) -> Message | None:
+        message_id = self._table("provider_ids").get(f"{channel_id}|{provider_message_id}")
+        if message_id is None:
+            return None
+        doc = self._table("messages")[message_id["message_id"]]
+        return from_document(doc, Message) if doc["clinic_id"] == clinic_id else None
+
+    async def save(self, message: Message) -> None:
+        if message.provider_message_id is not None:
+            key = f"{message.channel_id}|{message.provider_message_id}"
+            owner = self._table("provider_ids").get(key)
+            if owner is not None and owner["message_id"] != message.id:
+                raise Conflict(
+                    "provider message id already recorded",
+                    provider_message_id=message.provider_message_id,
+                )
+            self._put("provider_ids", key, {"message_id": message.id})
+        doc = to_document(message)
+        doc["_sort"] = (utc_micros(message.created_at), message.id)
+        self._put("messages", message.id, doc)
+
+    async def list_for_chat(
+        self, clinic_id: str, chat_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[Message]:
+        docs = [
+            d
+            for d in self._table("messages").values()
+            if d["clinic_id"] == clinic_id and d["chat_id"] == chat_id
+        ]
+        return _page(docs, limit, cursor, Message)
+
+
+class MemoryPendingStatusRepository(_Repos):
+    def __init__(
+        self, store: MemoryStore, writes: dict[tuple[str, str], Doc | None], ids: IdGenerator
+    ) -> None:
+        super().__init__(store, writes)
+        self._ids = ids
+
+    async def add(self, pending: PendingStatus) -> None:
+        self._put("pending_statuses", self._ids.new_id(), to_document(pending))
+
+    async def take(
+        self, clinic_id: str, channel_id: str, provider_message_id: str
+    ) -> list[PendingStatus]:
+        wanted = (clinic_id, channel_id, provider_message_id)
+        taken = []
+        for key, doc in sorted(self._table("pending_statuses").items()):
+            if (doc["clinic_id"], doc["channel_id"], doc["provider_message_id"]) == wanted:
+                taken.append(from_document(doc, PendingStatus))
+                self._put("pending_statuses", key, None)
+        return taken
+
+
+def _page(docs: list[Doc], limit: int, cursor: str | None, cls: type[T]) -> Page[T]:
+    """Newest first by ``_sort`` (time, id), starting after ``cursor``."""
+    docs.sort(key=lambda d: d["_sort"], reverse=True)
+    if cursor is not None:
+        micros, last_id = decode_cursor(cursor, 2)
+        docs = [d for d in docs if d["_sort"] < (micros, last_id)]
+    page = docs[:limit]
+    items = [from_document({k: v for k, v in d.items() if k != "_sort"}, cls) for d in page]
+    more = len(docs) > limit
+    next_cursor = encode_cursor(*page[-1]["_sort"]) if more and page else None
+    return Page(items, next_cursor)
+
+
+class MemoryUnitOfWork:
+    """A unit of work over a :class:`MemoryStore`."""
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        ids: IdGenerator,
+        read_only: bool,
+        on_commit: Callable[[list[StoredEvent]], None] | None,
+    ) -> None:
+        self._store = store
+        self._ids = ids
+        self._read_only = read_only
+        self._on_commit = on_commit
+        self._writes: dict[tuple[str, str], Doc | None] = {}
+        self._events: list[DomainEvent] = []
+        self.clinics = MemoryClinicRepository(store, self._writes)
+        self.channels = MemoryChannelRepository(store, self._writes)
+        self.customers = MemoryCustomerRepository(store, self._writes)
+        self.chats = MemoryChatRepository(store, self._writes)
+        self.messages = MemoryMessageRepository(store, self._writes)
+        self.pending_statuses = MemoryPendingStatusRepository(store, self._writes, ids)
+
+    async def __aenter__(self) -> MemoryUnitOfWork:
+        if not self._read_only:
+            await self._store.write_lock.acquire()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._writes.clear()
+        self._events.clear()
+        if not self._read_only:
+            self._store.write_lock.release()
+
+    def record(self, events: Iterable[DomainEvent]) -> None:
+        self._events.extend(events)
+
+    async def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("read-only unit of work cannot commit")
+        stored = [StoredEvent(self._ids.new_id(), event) for event in self._events]
+        for (table, key), doc in self._writes.items():
+            if doc is None:
+                self._store.tables[table].pop(key, None)
+            else:
+                self._store.tables[table][key] = doc
+        for item in stored:
+            self._store.tables["outbox"][item.id] = event_to_document(item.event)
+        self._writes.clear()
+        self._events.clear()
+        if self._on_commit is not None and stored:
+            self._on_commit(stored)
+
+
+class MemoryUnitOfWorkFactory:
+    """Makes units of work over one shared :class:`MemoryStore`."""
+
+    def __init__(self, ids: IdGenerator, store: MemoryStore | None = None) -> None:
+        self.store = store or MemoryStore()
+        self._ids = ids
+        self.on_commit: Callable[[list[StoredEvent]], None] | None = None
+
+    def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.store, self._ids, read_only, self.on_commit)
+
+
+class MemoryEventOutbox:
+    """The memory store's outbox."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def pending(self, limit: int = 100) -> list[StoredEvent]:
+        items = sorted(self._store.tables["outbox"].items())[:limit]
+        return [StoredEvent(key, event_from_document(doc)) for key, doc in items]
+
+    async def mark_dispatched(self, event_ids: list[str]) -> None:
+        for event_id in event_ids:
+            self._store.tables["outbox"].pop(event_id, None)

@@ -1,0 +1,31 @@
+"""Test doubles that are real code: a clock you set and ids you can predict."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+
+class FixedClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+
+class SequentialIds:
+    """Ids ``<prefix>0001``, ``<prefix>0002``...: sortable and readable in failures."""
+
+    def __init__(self, prefix: str = "id") -> None:
+        self._counter = itertools.count(1)
+        self._prefix = prefix
+
+    def new_id(self) -> str:
+        return f"{self._prefix}{next(self._counter):06d}"
