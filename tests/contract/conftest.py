@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from porfin_adapters.memory.storage import MemoryEventOutbox, MemoryUnitOfWorkFactory
+from porfin_adapters.sqlite.database import SqliteDatabase
+from porfin_adapters.sqlite.storage import SqliteEventOutbox, SqliteUnitOfWorkFactory
 from tests.support import FixedClock, SequentialIds
 
 
@@ -37,7 +39,23 @@ async def _memory(ids, tmp_path, request) -> AsyncIterator[Backend]:
     yield Backend("memory", factory, MemoryEventOutbox(factory.store))
 
 
-BACKENDS = {"memory": _memory}
+async def _sqlite(ids, tmp_path, request) -> AsyncIterator[Backend]:
+    path = tmp_path / "porfin.db"
+    opened = []
+
+    async def open_db():
+        db = SqliteDatabase(path)
+        await db.open()
+        opened.append(db)
+        return SqliteUnitOfWorkFactory(db, ids), SqliteEventOutbox(db)
+
+    factory, outbox = await open_db()
+    yield Backend("sqlite", factory, outbox, reopen=open_db)
+    for db in opened:
+        await db.close()
+
+
+BACKENDS = {"memory": _memory, "sqlite": _sqlite}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
