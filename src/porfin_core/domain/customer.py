@@ -47,6 +47,15 @@ class Identity:
     kind: IdentityKind
     value: str
 
+    @classmethod
+    def of_phone(cls, raw: str) -> Identity:
+        """A phone identity from any spelling of a number (normalized to E.164).
+
+        Raises:
+            InvalidPhoneNumber: ``raw`` is not a phone number.
+        """
+        return cls(IdentityKind.PHONE, normalize_phone(raw))
+
     @property
     def key(self) -> str:
         """Lookup key, unique per clinic: ``kind:value``."""

@@ -1,0 +1,83 @@
+"""The composition root: every adapter and use case, assembled from one :class:`Settings`.
+
+Shells build a :class:`Container`, call :func:`start` before serving and :func:`stop` after;
+tests override providers (clock, ids, gateways) with ``container.clock.override(...)``.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from porfin_adapters.events import EventDispatcher
+from porfin_adapters.gateways import ProviderGatewayDirectory
+from porfin_adapters.settings import Settings
+from porfin_adapters.simulator.gateway import SimulatorGateway
+from porfin_adapters.storage import build_storage
+from porfin_adapters.system import SystemClock, UlidGenerator
+from porfin_core.domain.channel import Provider
+from porfin_core.use_cases.get_chat import GetChat
+from porfin_core.use_cases.get_chat_timeline import GetChatTimeline
+from porfin_core.use_cases.list_chats import ListChats
+from porfin_core.use_cases.receive_inbound_message import ReceiveInboundMessage
+from porfin_core.use_cases.record_delivery_status import RecordDeliveryStatus
+from porfin_core.use_cases.send_staff_message import SendStaffMessage
+from porfin_core.use_cases.set_up_installation import SetUpInstallation
+from porfin_core.use_cases.update_chat import UpdateChat
+
+
+class Container(containers.DeclarativeContainer):
+    """Porfin's object graph."""
+
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(UlidGenerator)
+
+    storage = providers.Singleton(build_storage, settings=settings, ids=ids)
+    uow_factory = providers.Callable(lambda storage: storage.uow_factory, storage=storage)
+    dispatcher = providers.Singleton(
+        EventDispatcher, outbox=providers.Callable(lambda s: s.outbox, s=storage)
+    )
+
+    simulator_gateway = providers.Singleton(SimulatorGateway, ids=ids)
+    gateways = providers.Singleton(
+        ProviderGatewayDirectory,
+        gateways=providers.Dict({Provider.SIMULATOR: simulator_gateway}),
+    )
+
+    set_up_installation = providers.Factory(
+        SetUpInstallation, uow_factory=uow_factory, clock=clock, ids=ids
+    )
+    receive_inbound_message = providers.Factory(
+        ReceiveInboundMessage, uow_factory=uow_factory, clock=clock, ids=ids
+    )
+    record_delivery_status = providers.Factory(
+        RecordDeliveryStatus, uow_factory=uow_factory, clock=clock
+    )
+    send_staff_message = providers.Factory(
+        SendStaffMessage, uow_factory=uow_factory, gateways=gateways, clock=clock, ids=ids
+    )
+    update_chat = providers.Factory(UpdateChat, uow_factory=uow_factory, clock=clock)
+    list_chats = providers.Factory(ListChats, uow_factory=uow_factory)
+    get_chat = providers.Factory(GetChat, uow_factory=uow_factory)
+    get_chat_timeline = providers.Factory(GetChatTimeline, uow_factory=uow_factory)
+
+
+def create_container(settings: Settings) -> Container:
+    """A container for ``settings``."""
+    return Container(settings=settings)
+
+
+async def start(container: Container) -> None:
+    """Open storage and start dispatching events (the ones left by a previous run first)."""
+    storage = container.storage()
+    await storage.open()
+    dispatcher = container.dispatcher()
+    storage.uow_factory.on_commit = dispatcher.committed
+    await dispatcher.start()
+
+
+async def stop(container: Container) -> None:
+    """Finish dispatching and close storage."""
+    await container.dispatcher().stop()
+    await container.storage().close()

@@ -1,0 +1,1 @@
+"""The simulator channel: a WhatsApp stand-in for trying Porfin without any account."""
