@@ -17,6 +17,7 @@ from porfin_adapters.system import SystemClock, UlidGenerator
 from porfin_core.domain.channel import Provider
 from porfin_core.use_cases.get_chat import GetChat
 from porfin_core.use_cases.get_chat_timeline import GetChatTimeline
+from porfin_core.use_cases.list_channels import ListChannels
 from porfin_core.use_cases.list_chats import ListChats
 from porfin_core.use_cases.receive_inbound_message import ReceiveInboundMessage
 from porfin_core.use_cases.record_delivery_status import RecordDeliveryStatus
@@ -60,6 +61,7 @@ class Container(containers.DeclarativeContainer):
     update_chat = providers.Factory(UpdateChat, uow_factory=uow_factory, clock=clock)
     list_chats = providers.Factory(ListChats, uow_factory=uow_factory)
     get_chat = providers.Factory(GetChat, uow_factory=uow_factory)
+    list_channels = providers.Factory(ListChannels, uow_factory=uow_factory)
     get_chat_timeline = providers.Factory(GetChatTimeline, uow_factory=uow_factory)
 
 

@@ -1,0 +1,1 @@
+"""The command-line shell: ``porfin`` (Typer). Messages are in Brazilian Portuguese."""

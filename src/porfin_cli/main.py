@@ -1,0 +1,25 @@
+"""``porfin``: the root command. Each noun lives in its own module; heavy imports wait until
+a command runs, so ``porfin --help`` stays fast."""
+
+from __future__ import annotations
+
+import typer
+
+from porfin_cli import chats, serve, simulate
+
+app = typer.Typer(
+    name="porfin",
+    help="Porfin: a recepção da sua clínica no WhatsApp.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("init")(serve.init)
+app.command("serve")(serve.serve)
+app.command("simulate")(simulate.simulate)
+app.add_typer(chats.app, name="chats")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

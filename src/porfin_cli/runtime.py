@@ -1,0 +1,130 @@
+"""What every command needs: settings, a running container or an API client, and errors
+printed as one line on stderr with a non-zero exit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from porfin_adapters.container import Container
+    from porfin_adapters.settings import Settings
+
+T = TypeVar("T")
+
+# Portuguese for the error codes a person meets at the terminal; the English detail follows.
+MESSAGES_PT = {
+    "validation_error": "dados inválidos",
+    "invalid_phone": "telefone inválido",
+    "not_found": "não encontrado",
+    "conflict": "conflito com dados existentes",
+    "invalid_state": "operação não permitida no estado atual",
+    "window_closed": "a janela de 24 horas do WhatsApp está fechada; use um modelo aprovado",
+    "gateway_error": "o provedor de mensagens recusou ou falhou",
+    "storage_unavailable": "o armazenamento não está disponível",
+}
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print ``message`` as one line on stderr and exit with ``code``."""
+    typer.echo(f"erro: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def describe(code: str, detail: str | None) -> str:
+    """One line for an error: Portuguese summary, the detail, and the stable code."""
+    summary = MESSAGES_PT.get(code)
+    parts = [p for p in (summary, detail) if p]
+    return f"{' — '.join(parts)} [{code}]"
+
+
+@contextmanager
+def porfin_errors() -> Iterator[None]:
+    """Turn Porfin's and the network's errors into one line on stderr."""
+    import httpx
+
+    from porfin_core.errors import PorfinError
+
+    try:
+        yield
+    except PorfinError as exc:
+        fail(describe(exc.code, exc.message))
+    except httpx.HTTPError as exc:
+        fail(f"não foi possível falar com o servidor: {exc}")
+    except OSError as exc:
+        fail(str(exc))
+
+
+def settings_for(data_dir: Path | None) -> Settings:
+    """Settings from the environment and porfin.toml, with ``--data-dir`` on top."""
+    from porfin_adapters.settings import load_settings
+
+    with porfin_errors():
+        return load_settings(data_dir=data_dir)
+
+
+def run_local(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> T:
+    """Run ``work`` against the local installation (storage opened, events dispatched)."""
+    import porfin_adapters.container as composition
+
+    async def main() -> T:
+        container = composition.create_container(settings)
+        await composition.start(container)
+        try:
+            return await work(container)
+        finally:
+            await composition.stop(container)
+
+    with porfin_errors():
+        return asyncio.run(main())
+
+
+class ApiClient:
+    """A small client of a running Porfin API."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._client = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=10)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the API; a problem-details answer becomes a one-line error."""
+        with porfin_errors():
+            response = self._client.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+                detail = problem.get("detail") or problem.get("title")
+                code = str(problem.get("code", response.status_code))
+            except ValueError:
+                detail, code = response.text[:200], str(response.status_code)
+            fail(describe(code, detail))
+        return response.json()
+
+
+def api_client(url: str, token: str | None, settings: Settings) -> ApiClient:
+    """A client for ``url``; the token comes from ``--token``, PORFIN_TOKEN or the data dir."""
+    from porfin_adapters.tokens import read_admin_token
+
+    return ApiClient(url, token or read_admin_token(settings))
+
+
+def print_json(value: Any) -> None:
+    """Pretty JSON on stdout (UTF-8, accents kept)."""
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def stderr_is_tty() -> bool:
+    """True when a person is watching stderr."""
+    return sys.stderr.isatty()

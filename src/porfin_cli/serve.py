@@ -1,0 +1,95 @@
+"""``porfin init`` and ``porfin serve``: set up the embedded installation and run the API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from porfin_cli.runtime import fail, run_local, settings_for
+
+if TYPE_CHECKING:
+    from porfin_adapters.container import Container
+    from porfin_adapters.settings import Settings
+    from porfin_core.use_cases.set_up_installation import Installation
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Pasta dos dados (padrão: ~/.local/share/porfin)."),
+]
+
+
+def _set_up(
+    data_dir: Path | None, clinic_name: str | None = None
+) -> tuple[Settings, Installation, str, bool]:
+    """Create (or find) the installation; returns it with the admin token."""
+    from porfin_adapters.tokens import ensure_admin_token
+
+    settings = settings_for(data_dir)
+
+    async def work(container: Container) -> Installation:
+        set_up = container.set_up_installation()
+        return await (set_up(clinic_name) if clinic_name else set_up())
+
+    installation = run_local(settings, work)
+    token, token_created = ensure_admin_token(settings)
+    return settings, installation, token, token_created or installation.created
+
+
+def init(
+    data_dir: DataDir = None,
+    clinic_name: Annotated[
+        str | None, typer.Option("--clinic-name", help="Nome da clínica.")
+    ] = None,
+) -> None:
+    """Cria o banco de dados, a clínica e o canal simulador (se ainda não existem)."""
+    settings, installation, token, created = _set_up(data_dir, clinic_name)
+    typer.echo(f"Instalação {'criada' if created else 'já existia'} em {settings.data_dir}")
+    typer.echo(f"Clínica: {installation.clinic.name} ({installation.clinic.id})")
+    typer.echo(f"Canal simulador: {installation.channel.id}")
+    typer.echo(f"Token de administrador: {token}")
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Endereço (padrão 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Porta (padrão 8000).", min=1, max=65535)] = None,
+    data_dir: DataDir = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Processos HTTP (padrão 1).", min=1, max=32)
+    ] = None,
+) -> None:
+    """Inicia a API (Litestar + uvicorn) sobre a instalação local."""
+    import uvicorn
+
+    settings, installation, token, created = _set_up(data_dir)
+    host = host or settings.host
+    port = port or settings.port
+    url = f"http://{host}:{port}"
+    if created:
+        typer.echo("Primeira execução: instalação criada.")
+    typer.echo(f"Porfin em {url}  (dados: {settings.data_dir}, armazenamento: {settings.storage})")
+    typer.echo(f"Documentação da API: {url}/schema")
+    typer.echo(f"Token de administrador: {token}")
+    typer.echo(f"Canal simulador: {installation.channel.id}")
+    typer.echo(
+        f'Experimente: porfin simulate "Olá, quero marcar uma limpeza" '
+        f"--from +5511987654321 --url {url}"
+    )
+    # The server (and each worker process) reads its settings from the environment.
+    os.environ["PORFIN_DATA_DIR"] = str(settings.data_dir)
+    try:
+        uvicorn.run(
+            "porfin_http.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers or settings.workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level="warning",
+        )
+    except OSError as exc:
+        fail(f"não foi possível iniciar o servidor em {url}: {exc}")

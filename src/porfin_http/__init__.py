@@ -1,0 +1,1 @@
+"""The HTTP shell: Porfin's REST API and webhooks (Litestar)."""

@@ -1,0 +1,78 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+import porfin_adapters.container as composition
+from porfin_adapters.container import Container
+from porfin_adapters.settings import Settings, load_settings
+from porfin_adapters.tokens import ensure_admin_token
+from porfin_http.auth import token_guard
+from porfin_http.controllers.channels import ChannelController
+from porfin_http.controllers.chats import ChatController
+from porfin_http.controllers.health import health, ready
+from porfin_http.controllers.simulator import simulator_webhook
+from porfin_http.logging import configure_logging
+from porfin_http.problems import EXCEPTION_HANDLERS
+
+API_VERSION = "0.1.0"
+
+
+def create_app(container: Container) -> Litestar:
+    """Build the API around ``container``; storage opens in the app's lifespan."""
+    settings: Settings = container.settings()
+    token, _ = ensure_admin_token(settings)
+    guard = token_guard(token)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await composition.start(container)
+        installation = await container.set_up_installation()()
+        app.state.clinic_id = installation.clinic.id
+        try:
+            yield
+        finally:
+            await composition.stop(container)
+
+    api = Router(path="/api/v1", route_handlers=[ChatController, ChannelController], guards=[guard])
+    webhooks = Router(path="/", route_handlers=[simulator_webhook], guards=[guard])
+
+    return Litestar(
+        route_handlers=[health, ready, api, webhooks],
+        dependencies={"container": Provide(lambda: container, sync_to_thread=False)},
+        signature_namespace={"Container": Container},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Porfin API",
+            version=API_VERSION,
+            description="WhatsApp front desk for health practices. Errors are RFC 9457 "
+            "problem details (`application/problem+json`).",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(
+                        type="http", scheme="bearer", description="The admin API token."
+                    )
+                }
+            ),
+        ),
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for ``uvicorn --factory``: settings from the environment and porfin.toml."""
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(composition.create_container(settings))

@@ -1,0 +1,27 @@
+"""The clinic's channels (WhatsApp numbers): ``/api/v1/channels``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+
+from porfin_http.auth import BEARER
+from porfin_http.deps import Services
+from porfin_http.problems import problems
+from porfin_http.schemas import ChannelOut
+
+
+class ChannelController(Controller):
+    """Read the clinic's channels; secrets are never returned."""
+
+    path = "/channels"
+    tags = ["channels"]
+    security = BEARER
+
+    @get("/", summary="List channels", responses=problems(401))
+    async def list_channels(
+        self, request: Request[Any, Any, Any], container: Services
+    ) -> list[ChannelOut]:
+        channels = await container.list_channels()(request.app.state.clinic_id)
+        return [ChannelOut.of(c) for c in channels]

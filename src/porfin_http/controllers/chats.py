@@ -1,0 +1,184 @@
+"""Chats and their messages: ``/api/v1/chats``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, patch, post
+from litestar.params import FromPath, JSONBody, Parameter
+
+from porfin_core.domain.chat import ChatMode, ChatStatus
+from porfin_core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from porfin_core.ports.storage import ChatQuery
+from porfin_core.use_cases.get_chat_timeline import TimelineQuery
+from porfin_core.use_cases.send_staff_message import SendText
+from porfin_core.use_cases.update_chat import ChangeChat
+from porfin_http.auth import BEARER
+from porfin_http.deps import Services
+from porfin_http.problems import problems
+from porfin_http.schemas import (
+    ChatOut,
+    ChatPage,
+    ChatPatch,
+    ChatStatusName,
+    MessageOut,
+    MessagePage,
+    Mode,
+    SendMessageIn,
+)
+
+Limit = Annotated[
+    int,
+    Parameter(ge=1, le=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE, description="Page size."),
+]
+Cursor = Annotated[
+    str | None, Parameter(default=None, description="`next_cursor` of the previous page.")
+]
+
+
+def _clinic_id(request: Request[Any, Any, Any]) -> str:
+    clinic_id: str = request.app.state.clinic_id
+    return clinic_id
+
+
+def _actor(request: Request[Any, Any, Any]) -> str:
+    actor: str = request.scope["state"].get("actor_id", "admin")
+    return actor
+
+
+class ChatController(Controller):
+    """The inbox."""
+
+    path = "/chats"
+    tags = ["chats"]
+    security = BEARER
+
+    @get(
+        "/",
+        summary="List chats",
+        description="Most recent activity first, filtered and searched; cursor pagination.",
+        responses=problems(400, 401, 422),
+    )
+    async def list_chats(
+        self,
+        request: Request[Any, Any, Any],
+        container: Services,
+        mode: Annotated[Mode | None, Parameter(default=None)] = None,
+        status: Annotated[ChatStatusName | None, Parameter(default=None)] = None,
+        assignee: Annotated[
+            str | None, Parameter(default=None, description="Staff user id in charge.")
+        ] = None,
+        unassigned: Annotated[bool, Parameter(default=False)] = False,
+        unread: Annotated[bool, Parameter(default=False)] = False,
+        q: Annotated[
+            str | None,
+            Parameter(
+                default=None, max_length=200, description="Search name, phone or message text."
+            ),
+        ] = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> ChatPage:
+        page = await container.list_chats()(
+            ChatQuery(
+                clinic_id=_clinic_id(request),
+                mode=ChatMode(mode) if mode else None,
+                status=ChatStatus(status) if status else None,
+                assignee_id=assignee,
+                unassigned=unassigned,
+                unread=unread,
+                search=q,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
+        now = container.clock().now()
+        return ChatPage([ChatOut.of(c, now) for c in page.items], page.next_cursor)
+
+    @get("/{chat_id:str}", summary="Get a chat", responses=problems(401, 404))
+    async def get_chat(
+        self,
+        request: Request[Any, Any, Any],
+        container: Services,
+        chat_id: FromPath[str],
+    ) -> ChatOut:
+        chat = await container.get_chat()(_clinic_id(request), chat_id)
+        return ChatOut.of(chat, container.clock().now())
+
+    @patch(
+        "/{chat_id:str}",
+        summary="Change a chat",
+        description="Switch the AI on/off, pause it, hand off with a reason, assign, "
+        "close/reopen, mark read.",
+        responses=problems(400, 401, 404, 409, 422),
+    )
+    async def update_chat(
+        self,
+        request: Request[Any, Any, Any],
+        container: Services,
+        chat_id: FromPath[str],
+        data: JSONBody[ChatPatch],
+    ) -> ChatOut:
+        assignee = None if data.assignee_id is msgspec.UNSET else data.assignee_id
+        chat = await container.update_chat()(
+            ChangeChat(
+                clinic_id=_clinic_id(request),
+                chat_id=chat_id,
+                actor_id=_actor(request),
+                mode=data.mode,
+                paused_until=data.paused_until,
+                reason=data.reason,
+                assignee_id=assignee,
+                unassign=data.assignee_id is None,
+                status=data.status,
+                mark_read=data.read,
+            )
+        )
+        return ChatOut.of(chat, container.clock().now())
+
+    @get(
+        "/{chat_id:str}/messages",
+        summary="A chat's timeline",
+        description="Newest first; `next_cursor` leads to older messages.",
+        responses=problems(400, 401, 404, 422),
+    )
+    async def list_messages(
+        self,
+        request: Request[Any, Any, Any],
+        container: Services,
+        chat_id: FromPath[str],
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> MessagePage:
+        page = await container.get_chat_timeline()(
+            TimelineQuery(
+                clinic_id=_clinic_id(request), chat_id=chat_id, limit=limit, cursor=cursor
+            )
+        )
+        return MessagePage([MessageOut.of(m) for m in page.items], page.next_cursor)
+
+    @post(
+        "/{chat_id:str}/messages",
+        summary="Send a text message",
+        description="Inside the 24-hour window only (`window_closed` otherwise). The message "
+        "is stored as pending and handed to the channel; the response shows the outcome "
+        "(`sent`, or `failed` with the provider's error).",
+        responses=problems(400, 401, 404, 409, 422),
+    )
+    async def send_message(
+        self,
+        request: Request[Any, Any, Any],
+        container: Services,
+        chat_id: FromPath[str],
+        data: JSONBody[SendMessageIn],
+    ) -> MessageOut:
+        message = await container.send_staff_message()(
+            SendText(
+                clinic_id=_clinic_id(request),
+                chat_id=chat_id,
+                author_id=_actor(request),
+                text=data.text,
+            )
+        )
+        return MessageOut.of(message)

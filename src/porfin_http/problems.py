@@ -1,0 +1,166 @@
+"""RFC 9457 problem details for every error, from one table of error codes.
+
+Every error response is ``application/problem+json`` with a stable ``type``
+(``urn:porfin:problem:<code>``), a ``title``, the HTTP ``status``, a ``detail`` and, for
+invalid input, ``errors`` with the path of each offending field. A 500 never reveals
+internals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+
+from porfin_core.errors import PorfinError
+
+log = structlog.get_logger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+
+# code -> (HTTP status, title). The one place where domain errors meet HTTP.
+STATUS_BY_CODE: dict[str, tuple[int, str]] = {
+    "validation_error": (422, "Invalid request"),
+    "invalid_phone": (422, "Invalid phone number"),
+    "not_found": (404, "Not found"),
+    "conflict": (409, "Conflict"),
+    "invalid_state": (409, "Not allowed in the current state"),
+    "window_closed": (409, "WhatsApp service window closed"),
+    "gateway_error": (502, "Messaging provider error"),
+    "storage_unavailable": (503, "Storage unavailable"),
+    "transaction_conflict": (503, "Too much contention, retry"),
+}
+
+_HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    413: ("payload_too_large", "Request body too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    429: ("too_many_requests", "Too many requests"),
+}
+
+
+@attrs.define
+class FieldError:
+    """One invalid field: where it is and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+@attrs.define
+class Problem:
+    """RFC 9457 problem details (as documented in OpenAPI)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    code: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI response entries for the problem responses an operation may return."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=MEDIA_TYPE,
+            description="Problem details (RFC 9457)",
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None,
+    errors: list[dict[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    """Build a problem-details response."""
+    body: dict[str, Any] = {
+        "type": f"urn:porfin:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update({k: v for k, v in extra.items() if k not in body})
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    return msgspec.to_builtins(value, str_keys=True, enc_hook=str)
+
+
+def porfin_error_handler(request: Request[Any, Any, Any], exc: PorfinError) -> Response[bytes]:
+    """Domain errors, by code."""
+    status, title = STATUS_BY_CODE.get(exc.code, (400, "Request refused"))
+    fields = {k: _jsonable(v) for k, v in exc.fields.items()}
+    errors = None
+    if "field" in fields:
+        errors = [{"field": str(fields.pop("field")), "message": exc.message}]
+    return problem_response(request, status, exc.code, title, exc.message, errors, fields)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    """Litestar's own errors (routing, validation, size limits)."""
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        errors = []
+        for item in exc.extra if isinstance(exc.extra, list) else []:
+            if isinstance(item, dict):
+                where = ".".join(str(p) for p in (item.get("source"), item.get("key")) if p)
+                errors.append({"field": where or "body", "message": str(item.get("message"))})
+        return problem_response(
+            request, 400, "bad_request", "Invalid request", str(exc.detail), errors or None
+        )
+    code, title = _HTTP_CODES.get(status, ("http_error", "HTTP error"))
+    if status >= 500:
+        return internal_error_handler(request, exc)
+    return problem_response(
+        request, status, code, title, str(exc.detail), headers=dict(exc.headers or {})
+    )
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Anything unexpected: logged in full, answered without internals."""
+    log.exception("http.unhandled_error", path=request.url.path, error=type(exc).__name__)
+    return problem_response(
+        request,
+        500,
+        "internal_error",
+        "Internal server error",
+        "The server could not complete the request; it has been logged.",
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    PorfinError: porfin_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}
