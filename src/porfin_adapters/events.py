@@ -85,7 +85,7 @@ class EventDispatcher:
                     await handler(stored.event)
             except Exception:
                 # Left in the outbox: retried at the next start.
-                log.exception("event.handler_failed", event=stored.event.name, id=stored.id)
+                log.exception("event.handler_failed", event_name=stored.event.name, id=stored.id)
                 continue
             delivered.append(stored.id)
         await self._outbox.mark_dispatched(delivered)

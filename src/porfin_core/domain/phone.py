@@ -29,8 +29,10 @@ def normalize_phone(raw: str, default_region: str = "BR") -> str:
     if not text:
         raise InvalidPhoneNumber("phone number is empty", value=raw)
     digits = "".join(ch for ch in text if ch.isdigit())
-    # Provider ids (wa_id, JIDs) are full international numbers without the '+'.
-    if not text.startswith("+") and len(digits) >= 12:
+    # Provider ids (wa_id, JIDs) are full international numbers without the '+'. A leading 0
+    # is the Brazilian trunk prefix ("(011) 98765-4321", "0 21 11 ..." with a carrier code),
+    # never a country code: those are national spellings for phonenumbers to read.
+    if not text.startswith("+") and len(digits) >= 12 and not digits.startswith("0"):
         text = "+" + digits
     try:
         parsed = phonenumbers.parse(text, default_region)
@@ -47,17 +49,32 @@ def normalize_phone(raw: str, default_region: str = "BR") -> str:
         )
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidPhoneNumber(f"not a possible phone number: {raw!r}", value=raw)
+    # A local number without its DDD ("98765-4321") is "possible" but names no one; only
+    # nationwide numbers (4004-xxxx, 0800...) are complete without an area code.
+    if (
+        parsed.country_code == _BR
+        and len(str(parsed.national_number)) < 10
+        and not phonenumbers.is_valid_number(parsed)
+    ):
+        raise InvalidPhoneNumber(f"phone number lacks its area code (DDD): {raw!r}", value=raw)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def whatsapp_variants(e164: str) -> tuple[str, ...]:
     """Digits-only forms under which WhatsApp may know the canonical number ``e164``.
 
-    A Brazilian mobile yields both the 13-digit and the legacy 12-digit form; anything else
-    yields its digits alone.
+    A Brazilian mobile old enough to have had 8 digits (9 followed by 6-9) yields both the
+    13-digit and the legacy 12-digit form; anything else yields its digits alone. Newer
+    ranges (``9 1xxx``-``9 5xxx``) never had a legacy form: dropping their 9 would name a
+    landline, someone else.
     """
     digits = e164.lstrip("+")
-    if digits.startswith("55") and len(digits) == 13 and digits[4] == "9":
+    if (
+        digits.startswith("55")
+        and len(digits) == 13
+        and digits[4] == "9"
+        and digits[5] in _OLD_MOBILE_FIRST_DIGITS
+    ):
         return digits, digits[:4] + digits[5:]
     return (digits,)
 

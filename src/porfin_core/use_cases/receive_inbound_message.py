@@ -76,7 +76,8 @@ class ReceiveInboundMessage:
     Idempotent on (channel, provider message id). The customer is matched by any identity
     they used, 9th-digit variants included, so one person never becomes two customers. The
     chat is created or reopened, the 24-hour window opens, and a message typed on the
-    clinic's own phone hands the chat to a person.
+    clinic's own phone hands the chat to a person (delivery statuses that reached Porfin before
+    such a message are applied to it).
     """
 
     uow_factory: UnitOfWorkFactory
@@ -138,7 +139,17 @@ class ReceiveInboundMessage:
                     customer_phone=customer.phone,
                     at=now,
                 )
+            elif chat.customer_phone is None and customer.phone is not None:
+                # A contact known only by a LID/BSUID whose number just appeared: the inbox
+                # shows and searches the denormalized phone.
+                chat.customer_phone = customer.phone
             message = self._message(command, clinic_id, chat.id, now)
+            # Statuses of a clinic-phone message may arrive before the message itself.
+            for pending in await uow.pending_statuses.take(
+                clinic_id, channel.id, command.provider_message_id
+            ):
+                if message.direction is Direction.OUTBOUND:
+                    message.apply_status(pending.change)
             chat.add_message(message, now)
             if customer_changed:
                 await uow.customers.save(customer)
