@@ -20,6 +20,7 @@ from porfin_http.controllers.channels import ChannelController
 from porfin_http.controllers.chats import ChatController
 from porfin_http.controllers.health import health, ready
 from porfin_http.controllers.simulator import simulator_webhook
+from porfin_http.deps import Services
 from porfin_http.logging import configure_logging
 from porfin_http.problems import EXCEPTION_HANDLERS
 
@@ -31,6 +32,7 @@ def create_app(container: Container) -> Litestar:
     settings: Settings = container.settings()
     token, _ = ensure_admin_token(settings)
     guard = token_guard(token)
+    services = Services(container)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -47,8 +49,8 @@ def create_app(container: Container) -> Litestar:
 
     return Litestar(
         route_handlers=[health, ready, api, webhooks],
-        dependencies={"container": Provide(lambda: container, sync_to_thread=False)},
-        signature_namespace={"Container": Container},
+        dependencies={"container": Provide(lambda: services, sync_to_thread=False)},
+        signature_namespace={"Services": Services},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,

@@ -19,7 +19,7 @@ from porfin_adapters.serialization import (
     to_document,
     utc_micros,
 )
-from porfin_adapters.text import digits, fold
+from porfin_adapters.text import digits, fold, phone_query
 from porfin_core.domain.channel import Channel
 from porfin_core.domain.chat import Chat
 from porfin_core.domain.clinic import Clinic
@@ -139,7 +139,7 @@ def _chat_matches(store: MemoryStore, doc: Doc, query: ChatQuery) -> bool:
         return False
     if query.search:
         term = fold(query.search.strip())
-        number = digits(query.search)
+        number = phone_query(query.search.strip())
         if term in fold(doc["customer_name"]):
             return True
         if number and number in digits(doc["customer_phone"] or ""):

@@ -17,7 +17,7 @@ from porfin_adapters.serialization import (
     utc_micros,
 )
 from porfin_adapters.sqlite.database import SqliteDatabase
-from porfin_adapters.text import digits, fold
+from porfin_adapters.text import digits, fold, phone_query
 from porfin_core.domain.channel import Channel
 from porfin_core.domain.chat import Chat
 from porfin_core.domain.clinic import Clinic
@@ -200,7 +200,7 @@ class SqliteChatRepository(_Repo):
             where.append("unread_count > 0")
         if query.search and query.search.strip():
             term = fold(query.search.strip())
-            number = digits(query.search)
+            number = phone_query(query.search.strip())
             alternatives = ["instr(name_folded, ?) > 0"]
             params.append(term)
             if number:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 
 from porfin_http.auth import BEARER
 from porfin_http.deps import Services
@@ -21,7 +22,7 @@ class ChannelController(Controller):
 
     @get("/", summary="List channels", responses=problems(401))
     async def list_channels(
-        self, request: Request[Any, Any, Any], container: Services
+        self, request: Request[Any, Any, Any], container: NamedDependency[Services]
     ) -> list[ChannelOut]:
         channels = await container.list_channels()(request.app.state.clinic_id)
         return [ChannelOut.of(c) for c in channels]

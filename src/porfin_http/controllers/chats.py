@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from porfin_core.domain.chat import ChatMode, ChatStatus
@@ -30,11 +31,9 @@ from porfin_http.schemas import (
 
 Limit = Annotated[
     int,
-    Parameter(ge=1, le=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE, description="Page size."),
+    Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size."),
 ]
-Cursor = Annotated[
-    str | None, Parameter(default=None, description="`next_cursor` of the previous page.")
-]
+Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page.")]
 
 
 def _clinic_id(request: Request[Any, Any, Any]) -> str:
@@ -63,19 +62,15 @@ class ChatController(Controller):
     async def list_chats(
         self,
         request: Request[Any, Any, Any],
-        container: Services,
-        mode: Annotated[Mode | None, Parameter(default=None)] = None,
-        status: Annotated[ChatStatusName | None, Parameter(default=None)] = None,
-        assignee: Annotated[
-            str | None, Parameter(default=None, description="Staff user id in charge.")
-        ] = None,
-        unassigned: Annotated[bool, Parameter(default=False)] = False,
-        unread: Annotated[bool, Parameter(default=False)] = False,
+        container: NamedDependency[Services],
+        mode: Annotated[Mode | None, Parameter()] = None,
+        status: Annotated[ChatStatusName | None, Parameter()] = None,
+        assignee: Annotated[str | None, Parameter(description="Staff user id in charge.")] = None,
+        unassigned: Annotated[bool, Parameter()] = False,
+        unread: Annotated[bool, Parameter()] = False,
         q: Annotated[
             str | None,
-            Parameter(
-                default=None, max_length=200, description="Search name, phone or message text."
-            ),
+            Parameter(max_length=200, description="Search name, phone or message text."),
         ] = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
         cursor: Cursor = None,
@@ -100,7 +95,7 @@ class ChatController(Controller):
     async def get_chat(
         self,
         request: Request[Any, Any, Any],
-        container: Services,
+        container: NamedDependency[Services],
         chat_id: FromPath[str],
     ) -> ChatOut:
         chat = await container.get_chat()(_clinic_id(request), chat_id)
@@ -116,7 +111,7 @@ class ChatController(Controller):
     async def update_chat(
         self,
         request: Request[Any, Any, Any],
-        container: Services,
+        container: NamedDependency[Services],
         chat_id: FromPath[str],
         data: JSONBody[ChatPatch],
     ) -> ChatOut:
@@ -146,7 +141,7 @@ class ChatController(Controller):
     async def list_messages(
         self,
         request: Request[Any, Any, Any],
-        container: Services,
+        container: NamedDependency[Services],
         chat_id: FromPath[str],
         limit: Limit = DEFAULT_PAGE_SIZE,
         cursor: Cursor = None,
@@ -169,7 +164,7 @@ class ChatController(Controller):
     async def send_message(
         self,
         request: Request[Any, Any, Any],
-        container: Services,
+        container: NamedDependency[Services],
         chat_id: FromPath[str],
         data: JSONBody[SendMessageIn],
     ) -> MessageOut:

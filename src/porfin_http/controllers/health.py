@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 
 from porfin_http.auth import PUBLIC
 from porfin_http.deps import Services
@@ -22,7 +23,7 @@ async def health() -> Health:
     security=PUBLIC,
     tags=["operations"],
 )
-async def ready(container: Services) -> Response[Health]:
+async def ready(container: NamedDependency[Services]) -> Response[Health]:
     """Storage answers."""
     storage = container.storage()
     ok = await storage.ready()

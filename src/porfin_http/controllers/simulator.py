@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from porfin_core.domain.customer import Identity
@@ -26,7 +27,7 @@ from porfin_http.schemas import ReceivedOut, SimulatorEvent, StatusRecordedOut
     responses=problems(400, 401, 404, 422),
 )
 async def simulator_webhook(
-    container: Services,
+    container: NamedDependency[Services],
     channel_id: FromPath[str],
     data: JSONBody[SimulatorEvent],
 ) -> ReceivedOut | StatusRecordedOut:

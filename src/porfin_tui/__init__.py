@@ -1,0 +1,1 @@
+"""The secretary's terminal inbox (Textual)."""
