@@ -55,10 +55,48 @@ async def _sqlite(ids, tmp_path, request) -> AsyncIterator[Backend]:
         await db.close()
 
 
-BACKENDS = {"memory": _memory, "sqlite": _sqlite}
+async def _firestore(ids, tmp_path, request) -> AsyncIterator[Backend]:
+    from porfin_adapters.firestore.client import close_client
+    from porfin_adapters.firestore.storage import FirestoreEventOutbox, FirestoreUnitOfWorkFactory
+
+    emulator = request.getfixturevalue("firestore_emulator")
+    project = emulator.new_project()  # an empty database of its own for every test
+    clients = []
+
+    async def open_store():
+        client = emulator.client(project)
+        clients.append(client)
+        return FirestoreUnitOfWorkFactory(client, ids), FirestoreEventOutbox(client)
+
+    factory, outbox = await open_store()
+    yield Backend("firestore", factory, outbox, reopen=open_store)
+    for client in clients:
+        await close_client(client)
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+BACKENDS = {"memory": _memory, "sqlite": _sqlite, "firestore": _firestore}
+BACKEND_MARKS = {"firestore": [pytest.mark.firestore]}
+# Slow on one backend only: the Firestore emulator settles each lock conflict after a 2 s
+# lock timeout, and these tests are made of conflicts.
+SLOW_ON = {
+    "firestore": {
+        "test_same_message_delivered_ten_times_concurrently_is_stored_once",
+        "test_one_person_in_two_number_formats_is_one_customer_even_concurrently",
+    }
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        if getattr(item, "originalname", None) in SLOW_ON.get(backend, ()):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(
+    params=[pytest.param(name, marks=BACKEND_MARKS.get(name, ())) for name in sorted(BACKENDS)]
+)
 async def backend(request, ids, tmp_path) -> AsyncIterator[Backend]:
     async for value in BACKENDS[request.param](ids, tmp_path, request):
         yield value

@@ -1,0 +1,1 @@
+"""Cloud Firestore adapters: storage (repositories, unit of work, outbox) and client setup."""

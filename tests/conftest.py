@@ -1,0 +1,149 @@
+"""Services shared by every test folder: the Cloud Firestore emulator.
+
+The emulator is started once per session, on demand (only tests that use the
+``firestore_emulator`` fixture start it), on a free loopback port. When
+``FIRESTORE_EMULATOR_HOST`` is already set, that emulator is used instead. Tests are
+isolated by giving each one its own project id (the emulator keeps projects apart).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+EMULATOR_JAR = Path(
+    os.environ.get(
+        "FIRESTORE_EMULATOR_JAR",
+        "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar",
+    )
+)
+_START_TIMEOUT = 60.0
+
+
+class FirestoreEmulator:
+    """A running emulator: where it listens and how to get an isolated client."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    @staticmethod
+    def new_project() -> str:
+        """A project id nobody else uses: a clean, isolated database."""
+        return f"porfin-test-{uuid.uuid4().hex[:12]}"
+
+    def client(self, project: str):
+        """An ``AsyncClient`` on the emulator (anonymous credentials; never reaches Google)."""
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud.firestore import AsyncClient
+
+        assert os.environ.get("FIRESTORE_EMULATOR_HOST") == self.host
+        client = AsyncClient(project=project, credentials=AnonymousCredentials())
+        assert client._emulator_host == self.host
+        return client
+
+    def wipe(self, project: str) -> None:
+        """Delete every document of ``project``'s default database."""
+        request = urllib.request.Request(
+            f"http://{self.host}/emulator/v1/projects/{project}/databases/(default)/documents",
+            method="DELETE",
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+
+def _unavailable(reason: str) -> None:
+    """Skip locally; in CI a missing emulator is an error, never a silent skip."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"Firestore emulator unavailable in CI: {reason}", pytrace=False)
+    pytest.skip(
+        f"Firestore emulator unavailable: {reason}. Install Google Cloud SDK's "
+        "`google-cloud-cli-firestore-emulator` package (and Java 11+), set "
+        "FIRESTORE_EMULATOR_JAR to the jar, or point FIRESTORE_EMULATOR_HOST at a running one."
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(host: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host}/", timeout=1) as response:
+            return response.status == 200 and response.read().strip() == b"Ok"
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def _wait_ready(host: str, proc: subprocess.Popen[bytes] | None, log: Path | None) -> None:
+    deadline = time.monotonic() + _START_TIMEOUT
+    while not _answers(host):
+        if proc is not None and proc.poll() is not None:
+            output = log.read_text(errors="replace") if log else ""
+            pytest.fail(f"Firestore emulator exited with {proc.returncode}:\n{output}")
+        if time.monotonic() > deadline:
+            _unavailable(f"nothing answered on http://{host}/ after {_START_TIMEOUT:.0f} s")
+        time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirestoreEmulator]:
+    """The Cloud Firestore emulator, started with ``java`` for the session."""
+    existing = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    if existing:
+        _wait_ready(existing, None, None)
+        yield FirestoreEmulator(existing)
+        return
+    java = shutil.which("java")
+    if java is None:
+        _unavailable("`java` is not on PATH")
+    if not EMULATOR_JAR.is_file():
+        _unavailable(f"{EMULATOR_JAR} does not exist")
+    host = f"127.0.0.1:{_free_port()}"
+    log = tmp_path_factory.mktemp("firestore-emulator") / "emulator.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                str(java),
+                "-Xmx512m",
+                "-Duser.language=en",
+                "-cp",
+                str(EMULATOR_JAR),
+                "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
+                "start",
+                "--host=127.0.0.1",
+                f"--port={host.rsplit(':', 1)[1]}",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_ready(host, proc, log)
+        os.environ["FIRESTORE_EMULATOR_HOST"] = host
+        try:
+            yield FirestoreEmulator(host)
+        finally:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+    finally:
+        _stop(proc)
