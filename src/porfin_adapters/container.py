@@ -13,7 +13,7 @@ from porfin_adapters.gateways import ProviderGatewayDirectory
 from porfin_adapters.settings import Settings
 from porfin_adapters.simulator.gateway import SimulatorGateway
 from porfin_adapters.storage import build_storage
-from porfin_adapters.system import SystemClock, UlidGenerator
+from porfin_adapters.system import SystemClock, TimeOrderedIds
 from porfin_core.domain.channel import Provider
 from porfin_core.use_cases.get_chat import GetChat
 from porfin_core.use_cases.get_chat_timeline import GetChatTimeline
@@ -32,7 +32,7 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
     clock = providers.Singleton(SystemClock)
-    ids = providers.Singleton(UlidGenerator)
+    ids = providers.Singleton(TimeOrderedIds)
 
     storage = providers.Singleton(build_storage, settings=settings, ids=ids)
     uow_factory = providers.Callable(lambda storage: storage.uow_factory, storage=storage)

@@ -71,11 +71,19 @@ class EventDispatcher:
     async def _run(self) -> None:
         assert self._queue is not None
         while True:
-            batch = await self._queue.get()
+            # Everything committed while the previous batch was delivered goes in one batch,
+            # so marking events dispatched costs one write however busy the process is.
+            batches = [await self._queue.get()]
+            while not self._queue.empty():
+                batches.append(self._queue.get_nowait())
             try:
-                await self._deliver(batch)
+                await self._deliver([event for batch in batches for event in batch])
+            except Exception:
+                # The events stay in the outbox and are dispatched at the next start.
+                log.exception("event.dispatch_failed", events=sum(map(len, batches)))
             finally:
-                self._queue.task_done()
+                for _ in batches:
+                    self._queue.task_done()
 
     async def _deliver(self, batch: list[StoredEvent]) -> list[str]:
         delivered = []

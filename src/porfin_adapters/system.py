@@ -7,8 +7,6 @@ import threading
 import time
 from datetime import UTC, datetime
 
-_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
-
 
 class SystemClock:
     """The machine's clock, in UTC."""
@@ -17,11 +15,12 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class UlidGenerator:
-    """ULID-style ids: 48-bit millisecond time + 80 random bits, Crockford base32, lower case.
+class TimeOrderedIds:
+    """32 lower-case hex digits: 48 bits of Unix milliseconds, then 80 random bits.
 
-    Ids made in the same millisecond by one generator are strictly increasing, so ids sort by
-    creation time, which keeps B-tree inserts append-only.
+    Ids sort by creation time (B-tree inserts stay append-only) and ids made by one generator
+    are strictly increasing, even within one millisecond. Hex keeps them URL- and
+    document-id-safe and cheap to make.
     """
 
     def __init__(self) -> None:
@@ -34,13 +33,8 @@ class UlidGenerator:
             ms = time.time_ns() // 1_000_000
             if ms <= self._last_ms:
                 ms = self._last_ms
-                self._last_random += 1
+                self._last_random = (self._last_random + 1) & ((1 << 80) - 1)
             else:
                 self._last_random = int.from_bytes(os.urandom(10), "big") >> 1
             self._last_ms = ms
-            value = (ms << 80) | (self._last_random & ((1 << 80) - 1))
-        chars = []
-        for _ in range(26):
-            chars.append(_CROCKFORD[value & 31])
-            value >>= 5
-        return "".join(reversed(chars))
+            return f"{ms:012x}{self._last_random:020x}"

@@ -18,7 +18,7 @@ def token_guard(token: str) -> Any:
     """A guard accepting only ``Authorization: Bearer <token>`` (constant-time compare)."""
     expected = token.encode()
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         header = connection.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), expected):

@@ -26,6 +26,7 @@ from porfin_core.errors import StorageUnavailable
 log = structlog.get_logger(__name__)
 
 CHECKPOINT_EVERY_SECONDS = 1.0
+BEGIN_TIMEOUT_SECONDS = 10.0
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -113,6 +114,9 @@ class SqliteDatabase:
         await asyncio.to_thread(migrate, self.path)
         self._writer = _connect(self.path)
         self._writer.execute("PRAGMA wal_autocheckpoint=0")
+        # The writer never sleeps inside SQLite's busy handler (which would block the event
+        # loop in steps of whole milliseconds): ``begin`` retries on the loop instead.
+        self._writer.execute("PRAGMA busy_timeout=0")
         self._reader = _connect(self.path)
         self._tasks = [
             asyncio.create_task(self._committer(), name="sqlite-committer"),
@@ -151,11 +155,32 @@ class SqliteDatabase:
         return self._reader
 
     async def begin(self) -> None:
-        """Start (or join) the shared write transaction; the caller holds the write lock."""
-        if not self._in_transaction:
-            # Another process may hold SQLite's write lock: wait for it off the event loop.
-            await asyncio.to_thread(self.writer.execute, "BEGIN IMMEDIATE")
+        """Start (or join) the shared write transaction; the caller holds the write lock.
+
+        Another process (a second API worker, the CLI) may hold SQLite's write lock: retry
+        with short asynchronous pauses until it is free, for at most ``BEGIN_TIMEOUT``.
+
+        Raises:
+            StorageUnavailable: the database stayed locked, or failed.
+        """
+        if self._in_transaction:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BEGIN_TIMEOUT_SECONDS
+        pause = 0.0002
+        while True:
+            try:
+                self.writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StorageUnavailable(f"cannot start a transaction: {exc}") from exc
+                if loop.time() >= deadline:
+                    raise StorageUnavailable("the database stayed locked") from exc
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.005)
+                continue
             self._in_transaction = True
+            return
 
     def request_commit(self) -> asyncio.Future[None]:
         """Ask for the shared transaction to be committed; the future resolves when it is."""

@@ -7,6 +7,8 @@ canonical form, the 13-digit one, and matches both.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from porfin_core.errors import InvalidPhoneNumber
@@ -15,12 +17,16 @@ _BR = 55
 _OLD_MOBILE_FIRST_DIGITS = frozenset("6789")
 
 
+@lru_cache(maxsize=65_536)
 def normalize_phone(raw: str, default_region: str = "BR") -> str:
     """Return the canonical E.164 form of ``raw``.
 
     Accepts any human or provider spelling (``+55 (11) 98765-4321``, ``5511987654321``,
     WhatsApp's ``551187654321``, ``11 98765-4321`` read in ``default_region``). Brazilian mobile
     numbers written without the 9th digit get it back; landlines are left as they are.
+
+    Results are memoized: parsing is the costliest step of receiving a message, and the same
+    patients write again and again.
 
     Raises:
         InvalidPhoneNumber: ``raw`` is not a plausible phone number.
