@@ -1,11 +1,16 @@
 """The embedded SQLite database: connections, migrations, group commit and checkpoints.
 
-One writer connection serves every write unit of work of the process, one at a time (SQLite
-has one writer anyway). A unit of work runs inside a SAVEPOINT of a shared transaction and
-its ``commit`` waits until that transaction is durably committed: concurrent units of work
-that queued while the previous COMMIT ran are committed together (adaptive group commit), so
-the acknowledgement still comes after the data is on disk, at a fraction of the cost of one
-COMMIT per request. A failed COMMIT fails every unit of work of its batch.
+Units of work read committed data from the reader connection and buffer their writes
+(optimistic concurrency control). ``commit`` hands the buffered writes to the process's single
+writer task and waits: the writer applies every unit of work that queued while the previous
+COMMIT ran inside one transaction (adaptive group commit), each in its own SAVEPOINT, and
+acknowledges them after COMMIT, so the acknowledgement still comes after the data is on disk
+at a fraction of the cost of one COMMIT per request. SQLite's write lock is held only while
+SQL runs, never while Python decides, so several API processes share the database well.
+
+A unit of work whose reads went stale (a version changed, a row it saw missing now exists)
+fails with ``TransactionConflict`` and is retried from the start by the use case; one whose
+writes break a uniqueness rule fails with ``Conflict``. A failed COMMIT fails its batch.
 
 The writer turns WAL auto-checkpointing off; a background task checkpoints from a separate
 connection in a thread, so no request pays for a checkpoint inside its COMMIT.
@@ -15,17 +20,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import sqlite3
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 import structlog
 
-from porfin_core.errors import StorageUnavailable
+from porfin_core.errors import Conflict, PorfinError, StorageUnavailable
 
 log = structlog.get_logger(__name__)
 
+Write = Callable[[sqlite3.Connection], None]
+"""One buffered write: runs on the writer connection inside the unit of work's SAVEPOINT and
+raises a PorfinError (or lets a sqlite3 error escape) to undo the whole unit of work."""
+
 CHECKPOINT_EVERY_SECONDS = 1.0
+CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024
 BEGIN_TIMEOUT_SECONDS = 10.0
 
 
@@ -97,13 +110,11 @@ class SqliteDatabase:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        self.write_lock = asyncio.Lock()
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
-        self._in_transaction = False
-        self._waiting: list[asyncio.Future[None]] = []
-        self._wake = asyncio.Event()
+        self._queue: asyncio.Queue[tuple[list[Write], asyncio.Future[None]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._checkpoint_lock: IO[bytes] | None = None
 
     async def open(self) -> None:
         """Migrate, connect and start the committer and checkpointer."""
@@ -114,21 +125,21 @@ class SqliteDatabase:
         await asyncio.to_thread(migrate, self.path)
         self._writer = _connect(self.path)
         self._writer.execute("PRAGMA wal_autocheckpoint=0")
+        self._writer.execute("PRAGMA journal_size_limit=0")
         # The writer never sleeps inside SQLite's busy handler (which would block the event
-        # loop in steps of whole milliseconds): ``begin`` retries on the loop instead.
+        # loop in steps of whole milliseconds): ``_begin`` retries on the loop instead.
         self._writer.execute("PRAGMA busy_timeout=0")
         self._reader = _connect(self.path)
         self._tasks = [
-            asyncio.create_task(self._committer(), name="sqlite-committer"),
+            asyncio.create_task(self._write_loop(), name="sqlite-writer"),
             asyncio.create_task(self._checkpointer(), name="sqlite-checkpointer"),
         ]
 
     async def close(self) -> None:
-        """Commit what is pending, stop the background tasks and close the connections."""
+        """Finish the queued writes, stop the background tasks and close the connections."""
         if self._writer is None:
             return
-        async with self.write_lock:
-            self._commit_batch()
+        await self._queue.join()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -138,11 +149,14 @@ class SqliteDatabase:
         for conn in (self._writer, self._reader):
             if conn is not None:
                 conn.close()
+        if self._checkpoint_lock is not None:
+            self._checkpoint_lock.close()
+            self._checkpoint_lock = None
         self._writer = self._reader = None
 
     @property
     def writer(self) -> sqlite3.Connection:
-        """The writer connection; only use it while holding :attr:`write_lock`."""
+        """The writer connection; only the writer task uses it."""
         if self._writer is None:
             raise StorageUnavailable("database is not open")
         return self._writer
@@ -154,82 +168,101 @@ class SqliteDatabase:
             raise StorageUnavailable("database is not open")
         return self._reader
 
-    async def begin(self) -> None:
-        """Start (or join) the shared write transaction; the caller holds the write lock.
-
-        Another process (a second API worker, the CLI) may hold SQLite's write lock: retry
-        with short asynchronous pauses until it is free, for at most ``BEGIN_TIMEOUT``.
+    async def apply(self, writes: list[Write]) -> None:
+        """Apply one unit of work's writes atomically and durably; return after COMMIT.
 
         Raises:
-            StorageUnavailable: the database stayed locked, or failed.
+            TransactionConflict: a read of the unit of work is stale; retry it.
+            Conflict: a write breaks a uniqueness rule.
+            StorageUnavailable: the database failed or stayed locked.
         """
-        if self._in_transaction:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((writes, future))
+        await future
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._commit_batch(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _commit_batch(self, batch: list[tuple[list[Write], asyncio.Future[None]]]) -> None:
+        try:
+            await self._begin()
+        except StorageUnavailable as exc:
+            _fail(batch, exc)
             return
+        applied = [future for writes, future in batch if self._apply_one(writes, future)]
+        try:
+            self.writer.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.writer.execute("ROLLBACK")
+            _fail([([], f) for f in applied], StorageUnavailable(f"commit failed: {exc}"))
+            return
+        for future in applied:
+            if not future.done():
+                future.set_result(None)
+
+    def _apply_one(self, writes: list[Write], future: asyncio.Future[None]) -> bool:
+        conn = self.writer
+        conn.execute("SAVEPOINT uow")
+        try:
+            for write in writes:
+                write(conn)
+        except (PorfinError, sqlite3.Error) as exc:
+            conn.execute("ROLLBACK TO SAVEPOINT uow")
+            conn.execute("RELEASE SAVEPOINT uow")
+            if isinstance(exc, sqlite3.IntegrityError):
+                exc = Conflict(f"uniqueness rule broken: {exc}")
+            elif isinstance(exc, sqlite3.Error):
+                exc = StorageUnavailable(f"write failed: {exc}")
+            if not future.done():
+                future.set_exception(exc)
+            return False
+        conn.execute("RELEASE SAVEPOINT uow")
+        return True
+
+    async def _begin(self) -> None:
+        """Take SQLite's write lock, retrying with short asynchronous pauses while another
+        process (a second API worker, the CLI) holds it, for at most ``BEGIN_TIMEOUT``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + BEGIN_TIMEOUT_SECONDS
         pause = 0.0002
         while True:
             try:
                 self.writer.execute("BEGIN IMMEDIATE")
+                return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise StorageUnavailable(f"cannot start a transaction: {exc}") from exc
                 if loop.time() >= deadline:
                     raise StorageUnavailable("the database stayed locked") from exc
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 0.005)
-                continue
-            self._in_transaction = True
-            return
-
-    def request_commit(self) -> asyncio.Future[None]:
-        """Ask for the shared transaction to be committed; the future resolves when it is."""
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.append(future)
-        self._wake.set()
-        return future
-
-    async def _committer(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            # Units of work already queued on the lock run first and join this batch.
-            async with self.write_lock:
-                self._commit_batch()
-
-    def _commit_batch(self) -> None:
-        waiting, self._waiting = self._waiting, []
-        if not self._in_transaction:
-            for future in waiting:
-                if not future.done():
-                    future.set_result(None)
-            return
-        error: BaseException | None = None
-        try:
-            self.writer.execute("COMMIT")
-        except sqlite3.Error as exc:
-            error = StorageUnavailable(f"commit failed: {exc}")
-            with contextlib.suppress(sqlite3.Error):
-                self.writer.execute("ROLLBACK")
-        self._in_transaction = False
-        for future in waiting:
-            if future.done():
-                continue
-            if error is None:
-                future.set_result(None)
-            else:
-                future.set_exception(error)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.005)
 
     async def _checkpointer(self) -> None:
-        conn = await asyncio.to_thread(_connect, self.path)
+        """Copy the WAL back into the database file once it has grown, off the event loop.
+
+        One process at a time does it (a lock file; the others take over if it stops), and
+        only past ``CHECKPOINT_WAL_BYTES``: a page written many times between checkpoints is
+        copied once.
+        """
+        while self._checkpoint_lock is None:
+            await asyncio.sleep(CHECKPOINT_EVERY_SECONDS * 5)
+            self._checkpoint_lock = _take_checkpoint_lock(self.path)
+        conn = _connect(self.path)
         try:
             while True:
                 await asyncio.sleep(CHECKPOINT_EVERY_SECONDS)
                 try:
-                    await asyncio.to_thread(
-                        lambda: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    )
-                except sqlite3.Error as exc:  # busy or locked: the next round will do it
+                    await asyncio.to_thread(_checkpoint_if_large, conn, self.path)
+                except (OSError, sqlite3.Error) as exc:  # the next round retries
                     log.debug("sqlite.checkpoint_skipped", error=str(exc))
         finally:
             conn.close()
@@ -245,3 +278,29 @@ class SqliteDatabase:
         except (sqlite3.Error, StorageUnavailable):
             return False
         return True
+
+
+def _fail(batch: list[tuple[list[Write], asyncio.Future[None]]], error: Exception) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(error)
+
+
+def _take_checkpoint_lock(path: str) -> IO[bytes] | None:
+    if path == ":memory:":
+        return None
+    handle = open(path + ".checkpoint-lock", "a+b")  # noqa: SIM115 - held for the process life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _checkpoint_if_large(conn: sqlite3.Connection, path: str) -> None:
+    wal = Path(path + "-wal")
+    if wal.exists() and wal.stat().st_size >= CHECKPOINT_WAL_BYTES:
+        # PASSIVE never blocks the writer; once it has copied every frame, the writer starts
+        # the WAL over and truncates it (journal_size_limit), which re-arms this check.
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()

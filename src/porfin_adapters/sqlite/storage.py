@@ -1,4 +1,11 @@
-"""SQLite repositories, unit of work and event outbox (the embedded default)."""
+"""SQLite repositories, unit of work and event outbox (the embedded default).
+
+Reads go to the reader connection and see committed data; writes are buffered as closures and
+applied by the database's writer task at commit (see :mod:`porfin_adapters.sqlite.database`).
+Every loaded row's ``version`` is remembered: saving it later is an UPDATE guarded by that
+version, and every lookup that found nothing is checked again before the writes, so a unit of
+work that decided on stale data is refused with ``TransactionConflict`` and retried.
+"""
 
 from __future__ import annotations
 
@@ -9,74 +16,154 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from porfin_adapters.serialization import (
-    event_from_document,
-    event_to_document,
-    from_document,
-    to_document,
-    utc_micros,
-)
-from porfin_adapters.sqlite.database import SqliteDatabase
+from porfin_adapters.serialization import utc_micros
+from porfin_adapters.sqlite.database import SqliteDatabase, Write
 from porfin_adapters.text import digits, fold, phone_query
 from porfin_core.domain.channel import Channel
 from porfin_core.domain.chat import Chat
 from porfin_core.domain.clinic import Clinic
 from porfin_core.domain.customer import Customer, identity_keys
-from porfin_core.domain.events import DomainEvent
+from porfin_core.domain.events import EVENT_TYPES, DomainEvent
 from porfin_core.domain.message import Message
-from porfin_core.errors import Conflict, NotFound, StorageUnavailable
+from porfin_core.errors import Conflict, NotFound, StorageUnavailable, TransactionConflict
 from porfin_core.pagination import Page, decode_cursor, encode_cursor
 from porfin_core.ports.clock import IdGenerator
 from porfin_core.ports.storage import ChatQuery, PendingStatus, StoredEvent
 
 T = TypeVar("T")
 
+# msgspec reads and writes attrs classes directly, five times faster than a generic
+# converter: this is the ingest path's hottest code.
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
 
 def _dump(entity: object) -> str:
-    return _encode(to_document(entity)).decode()
+    return _encode(entity).decode()
 
 
 def _load(raw: str | bytes, cls: type[T]) -> T:
-    return from_document(_decode(raw), cls)
+    return _decode(raw, type=cls)
+
+
+def _dump_event(event: DomainEvent) -> str:
+    return _encode({"name": event.name, "data": event}).decode()
+
+
+def _load_event(raw: str | bytes) -> DomainEvent:
+    document = _decode(raw)
+    return msgspec.convert(document["data"], type=EVENT_TYPES[document["name"]])
+
+
+def _marks(values: list[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+class _Tracker:
+    """What a unit of work has read (row versions) and the writes it will make."""
+
+    def __init__(self) -> None:
+        self.versions: dict[tuple[str, str], int] = {}
+        self.writes: list[Write] = []
+
+    def loaded(self, table: str, row_id: str, version: int) -> None:
+        self.versions[(table, row_id)] = version
+
+    def still_absent(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Remember a lookup that found nothing; at commit it must still find nothing."""
+
+        def check(conn: sqlite3.Connection) -> None:
+            if conn.execute(sql, params).fetchone() is not None:
+                raise TransactionConflict("a concurrent change created the row this one missed")
+
+        self.writes.append(check)
+
+    def upsert(self, table: str, row_id: str, columns: dict[str, Any]) -> None:
+        """Insert the row, or update it (guarded by the version read, when it was read)."""
+        version = self.versions.get((table, row_id))
+        names = list(columns)
+        if version is None:
+            updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != "id")
+            sql = (
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({_marks(names)})"
+                f" ON CONFLICT (id) DO UPDATE SET {updates}, version = {table}.version + 1"
+            )
+            params = tuple(columns.values())
+
+            def insert(conn: sqlite3.Connection) -> None:
+                conn.execute(sql, params)
+
+            self.writes.append(insert)
+            return
+        sets = ", ".join(f"{n} = ?" for n in names if n != "id")
+        sql = f"UPDATE {table} SET {sets}, version = version + 1 WHERE id = ? AND version = ?"
+        update_params = (*(v for n, v in columns.items() if n != "id"), row_id, version)
+
+        def update(conn: sqlite3.Connection) -> None:
+            if conn.execute(sql, update_params).rowcount != 1:
+                raise TransactionConflict(f"{table} {row_id} changed concurrently")
+
+        self.writes.append(update)
+
+    def execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(sql, params)
+
+        self.writes.append(run)
 
 
 class _Repo:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, tracker: _Tracker) -> None:
         self._conn = conn
+        self._tracker = tracker
 
-    def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        return self._conn.execute(sql, params).fetchone()
+    def _row(self, table: str, sql: str, params: tuple[Any, ...], cls: type[T]) -> T | None:
+        row = self._conn.execute(sql, params).fetchone()
+        if row is None:
+            return None
+        row_id, version, doc = row
+        self._tracker.loaded(table, row_id, version)
+        return _load(doc, cls)
 
 
 class SqliteClinicRepository(_Repo):
     async def get(self, clinic_id: str) -> Clinic:
-        row = self._one("SELECT doc FROM clinics WHERE id = ?", (clinic_id,))
-        if row is None:
+        clinic = self._row(
+            "clinics", "SELECT id, version, doc FROM clinics WHERE id = ?", (clinic_id,), Clinic
+        )
+        if clinic is None:
             raise NotFound("clinic not found", id=clinic_id)
-        return _load(row[0], Clinic)
+        return clinic
 
     async def list(self) -> list[Clinic]:
-        rows = self._conn.execute("SELECT doc FROM clinics ORDER BY seq").fetchall()
-        return [_load(r[0], Clinic) for r in rows]
+        rows = self._conn.execute("SELECT id, version, doc FROM clinics ORDER BY seq").fetchall()
+        for row_id, version, _ in rows:
+            self._tracker.loaded("clinics", row_id, version)
+        return [_load(doc, Clinic) for _, _, doc in rows]
 
     async def save(self, clinic: Clinic) -> None:
-        self._conn.execute(
-            "INSERT INTO clinics (id, seq, doc) VALUES (?, "
-            "(SELECT COALESCE(MAX(seq), 0) + 1 FROM clinics), ?) "
-            "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-            (clinic.id, _dump(clinic)),
-        )
+        doc = _dump(clinic)
+        clinic_id = clinic.id
+
+        def insert_or_update(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO clinics (id, seq, doc) VALUES (?, "
+                "(SELECT COALESCE(MAX(seq), 0) + 1 FROM clinics), ?) "
+                "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, version = clinics.version + 1",
+                (clinic_id, doc),
+            )
+
+        self._tracker.writes.append(insert_or_update)
 
 
 class SqliteChannelRepository(_Repo):
     async def get(self, channel_id: str) -> Channel:
-        row = self._one("SELECT doc FROM channels WHERE id = ?", (channel_id,))
-        if row is None:
+        channel = self._row(
+            "channels", "SELECT id, version, doc FROM channels WHERE id = ?", (channel_id,), Channel
+        )
+        if channel is None:
             raise NotFound("channel not found", id=channel_id)
-        return _load(row[0], Channel)
+        return channel
 
     async def list(self, clinic_id: str) -> list[Channel]:
         rows = self._conn.execute(
@@ -86,53 +173,77 @@ class SqliteChannelRepository(_Repo):
         return [_load(r[0], Channel) for r in rows]
 
     async def save(self, channel: Channel) -> None:
-        self._conn.execute(
-            "INSERT INTO channels (id, clinic_id, created_micros, doc) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-            (channel.id, channel.clinic_id, utc_micros(channel.created_at), _dump(channel)),
+        self._tracker.upsert(
+            "channels",
+            channel.id,
+            {
+                "id": channel.id,
+                "clinic_id": channel.clinic_id,
+                "created_micros": utc_micros(channel.created_at),
+                "doc": _dump(channel),
+            },
         )
 
 
 class SqliteCustomerRepository(_Repo):
     async def get(self, clinic_id: str, customer_id: str) -> Customer:
-        row = self._one(
-            "SELECT doc FROM customers WHERE id = ? AND clinic_id = ?", (customer_id, clinic_id)
+        customer = self._row(
+            "customers",
+            "SELECT id, version, doc FROM customers WHERE id = ? AND clinic_id = ?",
+            (customer_id, clinic_id),
+            Customer,
         )
-        if row is None:
+        if customer is None:
             raise NotFound("customer not found", id=customer_id)
-        return _load(row[0], Customer)
+        return customer
 
     async def find_by_identity(self, clinic_id: str, keys: list[str]) -> Customer | None:
         if not keys:
             return None
-        marks = ",".join("?" * len(keys))
-        row = self._one(
-            "SELECT c.doc FROM customers c WHERE c.id IN ("
-            f" SELECT customer_id FROM customer_identities WHERE clinic_id = ? AND key IN ({marks})"
-            ") ORDER BY c.created_micros, c.id LIMIT 1",
-            (clinic_id, *keys),
+        lookup = (
+            "SELECT customer_id FROM customer_identities"
+            f" WHERE clinic_id = ? AND key IN ({_marks(keys)})"
         )
-        return None if row is None else _load(row[0], Customer)
+        params = (clinic_id, *keys)
+        customer = self._row(
+            "customers",
+            f"SELECT c.id, c.version, c.doc FROM customers c WHERE c.id IN ({lookup})"
+            " ORDER BY c.created_micros, c.id LIMIT 1",
+            params,
+            Customer,
+        )
+        if customer is None:
+            self._tracker.still_absent(lookup + " LIMIT 1", params)
+        return customer
 
     async def save(self, customer: Customer) -> None:
         keys = identity_keys(customer.identities)
-        marks = ",".join("?" * len(keys))
-        owner = self._one(
-            "SELECT key, customer_id FROM customer_identities "
-            f"WHERE clinic_id = ? AND key IN ({marks}) AND customer_id != ? LIMIT 1",
-            (customer.clinic_id, *keys, customer.id),
-        )
-        if owner is not None:
-            raise Conflict("identity belongs to another customer", identity=owner[0])
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO customer_identities (clinic_id, key, customer_id) "
-            "VALUES (?, ?, ?)",
-            [(customer.clinic_id, key, customer.id) for key in keys],
-        )
-        self._conn.execute(
-            "INSERT INTO customers (id, clinic_id, created_micros, doc) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-            (customer.id, customer.clinic_id, utc_micros(customer.created_at), _dump(customer)),
+        clinic_id, customer_id = customer.clinic_id, customer.id
+
+        def index_identities(conn: sqlite3.Connection) -> None:
+            owner = conn.execute(
+                "SELECT key FROM customer_identities"
+                f" WHERE clinic_id = ? AND key IN ({_marks(keys)}) AND customer_id != ? LIMIT 1",
+                (clinic_id, *keys, customer_id),
+            ).fetchone()
+            if owner is not None:
+                raise Conflict("identity belongs to another customer", identity=owner[0])
+            conn.executemany(
+                "INSERT OR IGNORE INTO customer_identities (clinic_id, key, customer_id)"
+                " VALUES (?, ?, ?)",
+                [(clinic_id, key, customer_id) for key in keys],
+            )
+
+        self._tracker.writes.append(index_identities)
+        self._tracker.upsert(
+            "customers",
+            customer_id,
+            {
+                "id": customer_id,
+                "clinic_id": clinic_id,
+                "created_micros": utc_micros(customer.created_at),
+                "doc": _dump(customer),
+            },
         )
 
 
@@ -143,43 +254,42 @@ def _fts_phrase(term: str) -> str:
 
 class SqliteChatRepository(_Repo):
     async def get(self, clinic_id: str, chat_id: str) -> Chat:
-        row = self._one(
-            "SELECT doc FROM chats WHERE id = ? AND clinic_id = ?", (chat_id, clinic_id)
+        chat = self._row(
+            "chats",
+            "SELECT id, version, doc FROM chats WHERE id = ? AND clinic_id = ?",
+            (chat_id, clinic_id),
+            Chat,
         )
-        if row is None:
+        if chat is None:
             raise NotFound("chat not found", id=chat_id)
-        return _load(row[0], Chat)
+        return chat
 
     async def find(self, clinic_id: str, customer_id: str, channel_id: str) -> Chat | None:
-        row = self._one(
-            "SELECT doc FROM chats WHERE clinic_id = ? AND customer_id = ? AND channel_id = ?",
-            (clinic_id, customer_id, channel_id),
-        )
-        return None if row is None else _load(row[0], Chat)
+        where = "WHERE clinic_id = ? AND customer_id = ? AND channel_id = ?"
+        params = (clinic_id, customer_id, channel_id)
+        chat = self._row("chats", f"SELECT id, version, doc FROM chats {where}", params, Chat)
+        if chat is None:
+            self._tracker.still_absent(f"SELECT 1 FROM chats {where}", params)
+        return chat
 
     async def save(self, chat: Chat) -> None:
-        self._conn.execute(
-            "INSERT INTO chats (id, clinic_id, customer_id, channel_id, mode, status, assignee_id,"
-            " unread_count, last_micros, name_folded, phone_digits, doc)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET mode = excluded.mode, status = excluded.status,"
-            " assignee_id = excluded.assignee_id, unread_count = excluded.unread_count,"
-            " last_micros = excluded.last_micros, name_folded = excluded.name_folded,"
-            " phone_digits = excluded.phone_digits, doc = excluded.doc",
-            (
-                chat.id,
-                chat.clinic_id,
-                chat.customer_id,
-                chat.channel_id,
-                chat.mode.value,
-                chat.status.value,
-                chat.assignee_id,
-                chat.unread_count,
-                utc_micros(chat.last_message_at),
-                fold(chat.customer_name),
-                digits(chat.customer_phone or ""),
-                _dump(chat),
-            ),
+        self._tracker.upsert(
+            "chats",
+            chat.id,
+            {
+                "id": chat.id,
+                "clinic_id": chat.clinic_id,
+                "customer_id": chat.customer_id,
+                "channel_id": chat.channel_id,
+                "mode": chat.mode.value,
+                "status": chat.status.value,
+                "assignee_id": chat.assignee_id,
+                "unread_count": chat.unread_count,
+                "last_micros": utc_micros(chat.last_message_at),
+                "name_folded": fold(chat.customer_name),
+                "phone_digits": digits(chat.customer_phone or ""),
+                "doc": _dump(chat),
+            },
         )
 
     async def list(self, query: ChatQuery) -> Page[Chat]:
@@ -200,9 +310,9 @@ class SqliteChatRepository(_Repo):
             where.append("unread_count > 0")
         if query.search and query.search.strip():
             term = fold(query.search.strip())
-            number = phone_query(query.search.strip())
             alternatives = ["instr(name_folded, ?) > 0"]
             params.append(term)
+            number = phone_query(query.search.strip())
             if number:
                 alternatives.append("instr(phone_digits, ?) > 0")
                 params.append(number)
@@ -212,59 +322,73 @@ class SqliteChatRepository(_Repo):
             )
             params += [_fts_phrase(term), query.clinic_id]
             where.append("(" + " OR ".join(alternatives) + ")")
+        return self._page("chats", "last_micros", where, params, query.limit, query.cursor, Chat)
+
+    def _page(
+        self,
+        table: str,
+        time_column: str,
+        where: list[str],
+        params: list[Any],
+        limit: int,
+        cursor: str | None,
+        cls: type[T],
+    ) -> Page[T]:
         return _page(
-            self._conn, "chats", "last_micros", where, params, query.limit, query.cursor, Chat
+            self._conn, self._tracker, table, time_column, where, params, limit, cursor, cls
         )
 
 
 class SqliteMessageRepository(_Repo):
     async def get(self, clinic_id: str, message_id: str) -> Message:
-        row = self._one(
-            "SELECT doc FROM messages WHERE id = ? AND clinic_id = ?", (message_id, clinic_id)
+        message = self._row(
+            "messages",
+            "SELECT id, version, doc FROM messages WHERE id = ? AND clinic_id = ?",
+            (message_id, clinic_id),
+            Message,
         )
-        if row is None:
+        if message is None:
             raise NotFound("message not found", id=message_id)
-        return _load(row[0], Message)
+        return message
 
     async def find_by_provider_id(
         self, clinic_id: str, channel_id: str, provider_message_id: str
     ) -> Message | None:
-        row = self._one(
-            "SELECT doc FROM messages WHERE channel_id = ? AND provider_message_id = ?"
-            " AND clinic_id = ?",
+        where = "WHERE channel_id = ? AND provider_message_id = ?"
+        message = self._row(
+            "messages",
+            f"SELECT id, version, doc FROM messages {where} AND clinic_id = ?",
             (channel_id, provider_message_id, clinic_id),
+            Message,
         )
-        return None if row is None else _load(row[0], Message)
+        if message is None:
+            self._tracker.still_absent(
+                f"SELECT 1 FROM messages {where}", (channel_id, provider_message_id)
+            )
+        return message
 
     async def save(self, message: Message) -> None:
-        try:
-            self._conn.execute(
-                "INSERT INTO messages (id, clinic_id, chat_id, channel_id, provider_message_id,"
-                " created_micros, body, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET provider_message_id ="
-                " excluded.provider_message_id, body = excluded.body, doc = excluded.doc",
-                (
-                    message.id,
-                    message.clinic_id,
-                    message.chat_id,
-                    message.channel_id,
-                    message.provider_message_id,
-                    utc_micros(message.created_at),
-                    message.body,
-                    _dump(message),
-                ),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise Conflict(
-                "provider message id already recorded",
-                provider_message_id=message.provider_message_id,
-            ) from exc
+        self._tracker.upsert(
+            "messages",
+            message.id,
+            {
+                "id": message.id,
+                "clinic_id": message.clinic_id,
+                "chat_id": message.chat_id,
+                "channel_id": message.channel_id,
+                "provider_message_id": message.provider_message_id,
+                "created_micros": utc_micros(message.created_at),
+                "body": message.body,
+                "doc": _dump(message),
+            },
+        )
 
     async def list_for_chat(
         self, clinic_id: str, chat_id: str, *, limit: int, cursor: str | None = None
     ) -> Page[Message]:
         return _page(
             self._conn,
+            self._tracker,
             "messages",
             "created_micros",
             ["chat_id = ?", "clinic_id = ?"],
@@ -277,7 +401,7 @@ class SqliteMessageRepository(_Repo):
 
 class SqlitePendingStatusRepository(_Repo):
     async def add(self, pending: PendingStatus) -> None:
-        self._conn.execute(
+        self._tracker.execute(
             "INSERT INTO pending_statuses (clinic_id, channel_id, provider_message_id, doc)"
             " VALUES (?, ?, ?, ?)",
             (pending.clinic_id, pending.channel_id, pending.provider_message_id, _dump(pending)),
@@ -286,16 +410,30 @@ class SqlitePendingStatusRepository(_Repo):
     async def take(
         self, clinic_id: str, channel_id: str, provider_message_id: str
     ) -> list[PendingStatus]:
+        where = "WHERE channel_id = ? AND provider_message_id = ? AND clinic_id = ?"
+        params = (channel_id, provider_message_id, clinic_id)
         rows = self._conn.execute(
-            "DELETE FROM pending_statuses WHERE channel_id = ? AND provider_message_id = ?"
-            " AND clinic_id = ? RETURNING seq, doc",
-            (channel_id, provider_message_id, clinic_id),
+            f"SELECT seq, doc FROM pending_statuses {where} ORDER BY seq", params
         ).fetchall()
-        return [_load(doc, PendingStatus) for _, doc in sorted(rows)]
+        if not rows:
+            self._tracker.still_absent(f"SELECT 1 FROM pending_statuses {where}", params)
+            return []
+        seqs = [seq for seq, _ in rows]
+
+        def delete(conn: sqlite3.Connection) -> None:
+            cursor = conn.execute(
+                f"DELETE FROM pending_statuses WHERE seq IN ({_marks(seqs)})", seqs
+            )
+            if cursor.rowcount != len(seqs):
+                raise TransactionConflict("pending statuses were taken concurrently")
+
+        self._tracker.writes.append(delete)
+        return [_load(doc, PendingStatus) for _, doc in rows]
 
 
 def _page(
     conn: sqlite3.Connection,
+    tracker: _Tracker,
     table: str,
     time_column: str,
     where: list[str],
@@ -310,18 +448,19 @@ def _page(
         where = [*where, f"({time_column}, id) < (?, ?)"]
         params = [*params, micros, last_id]
     rows = conn.execute(
-        f"SELECT {time_column}, id, doc FROM {table} WHERE {' AND '.join(where)}"
+        f"SELECT {time_column}, id, version, doc FROM {table} WHERE {' AND '.join(where)}"
         f" ORDER BY {time_column} DESC, id DESC LIMIT ?",
         (*params, limit + 1),
     ).fetchall()
     page = rows[:limit]
+    for _, row_id, version, _ in page:
+        tracker.loaded(table, row_id, version)
     next_cursor = encode_cursor(page[-1][0], page[-1][1]) if len(rows) > limit else None
-    return Page([_load(doc, cls) for _, _, doc in page], next_cursor)
+    return Page([_load(doc, cls) for _, _, _, doc in page], next_cursor)
 
 
 class SqliteUnitOfWork:
-    """A unit of work: a SAVEPOINT inside the database's shared write transaction, or plain
-    reads on the reader connection when ``read_only``."""
+    """Reads committed data; buffers writes; applies them atomically at :meth:`commit`."""
 
     def __init__(
         self,
@@ -335,27 +474,17 @@ class SqliteUnitOfWork:
         self._read_only = read_only
         self._on_commit = on_commit
         self._events: list[DomainEvent] = []
-        self._holding_lock = False
+        self._tracker = _Tracker()
+        self._done = False
 
     async def __aenter__(self) -> SqliteUnitOfWork:
-        if self._read_only:
-            conn = self._db.reader
-        else:
-            await self._db.write_lock.acquire()
-            self._holding_lock = True
-            try:
-                await self._db.begin()
-                conn = self._db.writer
-                conn.execute("SAVEPOINT uow")
-            except BaseException:
-                self._release()
-                raise
-        self.clinics = SqliteClinicRepository(conn)
-        self.channels = SqliteChannelRepository(conn)
-        self.customers = SqliteCustomerRepository(conn)
-        self.chats = SqliteChatRepository(conn)
-        self.messages = SqliteMessageRepository(conn)
-        self.pending_statuses = SqlitePendingStatusRepository(conn)
+        conn, tracker = self._db.reader, self._tracker
+        self.clinics = SqliteClinicRepository(conn, tracker)
+        self.channels = SqliteChannelRepository(conn, tracker)
+        self.customers = SqliteCustomerRepository(conn, tracker)
+        self.chats = SqliteChatRepository(conn, tracker)
+        self.messages = SqliteMessageRepository(conn, tracker)
+        self.pending_statuses = SqlitePendingStatusRepository(conn, tracker)
         return self
 
     async def __aexit__(
@@ -364,37 +493,34 @@ class SqliteUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._holding_lock:
-            conn = self._db.writer
-            conn.execute("ROLLBACK TO SAVEPOINT uow")
-            conn.execute("RELEASE SAVEPOINT uow")
-            self._release()
-
-    def _release(self) -> None:
-        self._holding_lock = False
-        self._db.write_lock.release()
+        self._done = True
+        self._tracker = _Tracker()
+        self._events.clear()
 
     def record(self, events: Iterable[DomainEvent]) -> None:
         self._events.extend(events)
 
     async def commit(self) -> None:
-        if not self._holding_lock:
+        if self._read_only or self._done:
             raise StorageUnavailable("unit of work is read-only or already finished")
-        conn = self._db.writer
         stored = [StoredEvent(self._ids.new_id(), event) for event in self._events]
-        try:
-            conn.executemany(
-                "INSERT INTO outbox (id, doc) VALUES (?, ?)",
-                [(s.id, _encode(event_to_document(s.event)).decode()) for s in stored],
-            )
-            conn.execute("RELEASE SAVEPOINT uow")
-        except sqlite3.Error as exc:
-            raise StorageUnavailable(f"write failed: {exc}") from exc
-        self._release()
+        if stored:
+            self._tracker.writes.append(_insert_events(stored))
+        writes, self._tracker.writes = self._tracker.writes, []
         self._events.clear()
-        await self._db.request_commit()
+        if writes:
+            await self._db.apply(writes)
         if self._on_commit is not None and stored:
             self._on_commit(stored)
+
+
+def _insert_events(stored: list[StoredEvent]) -> Write:
+    rows = [(s.id, _dump_event(s.event)) for s in stored]
+
+    def insert(conn: sqlite3.Connection) -> None:
+        conn.executemany("INSERT INTO outbox (id, doc) VALUES (?, ?)", rows)
+
+    return insert
 
 
 class SqliteUnitOfWorkFactory:
@@ -419,14 +545,14 @@ class SqliteEventOutbox:
         rows = self._db.reader.execute(
             "SELECT id, doc FROM outbox ORDER BY seq LIMIT ?", (limit,)
         ).fetchall()
-        return [StoredEvent(event_id, event_from_document(_decode(doc))) for event_id, doc in rows]
+        return [StoredEvent(event_id, _load_event(doc)) for event_id, doc in rows]
 
     async def mark_dispatched(self, event_ids: list[str]) -> None:
         if not event_ids:
             return
-        async with self._db.write_lock:
-            await self._db.begin()
-            self._db.writer.executemany(
-                "DELETE FROM outbox WHERE id = ?", [(event_id,) for event_id in event_ids]
-            )
-        await self._db.request_commit()
+        rows = [(event_id,) for event_id in event_ids]
+
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.executemany("DELETE FROM outbox WHERE id = ?", rows)
+
+        await self._db.apply([delete])

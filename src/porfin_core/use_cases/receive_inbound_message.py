@@ -144,11 +144,11 @@ class ReceiveInboundMessage:
                 # shows and searches the denormalized phone.
                 chat.customer_phone = customer.phone
             message = self._message(command, clinic_id, chat.id, now)
-            # Statuses of a clinic-phone message may arrive before the message itself.
-            for pending in await uow.pending_statuses.take(
-                clinic_id, channel.id, command.provider_message_id
-            ):
-                if message.direction is Direction.OUTBOUND:
+            if message.direction is Direction.OUTBOUND:
+                # Statuses of a clinic-phone message may arrive before the message itself.
+                for pending in await uow.pending_statuses.take(
+                    clinic_id, channel.id, command.provider_message_id
+                ):
                     message.apply_status(pending.change)
             chat.add_message(message, now)
             if customer_changed:

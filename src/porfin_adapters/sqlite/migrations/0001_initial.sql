@@ -1,14 +1,17 @@
 -- Clinics, channels, customers, chats, messages, reconciliation and the event outbox.
--- Entities are stored as JSON documents (`doc`) next to the columns their queries need.
+-- Entities are stored as JSON documents (`doc`) next to the columns their queries need, with
+-- a `version` bumped on every update (optimistic concurrency control).
 
 CREATE TABLE clinics (
     id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL DEFAULT 1,
     seq INTEGER NOT NULL,
     doc TEXT NOT NULL
 );
 
 CREATE TABLE channels (
     id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL DEFAULT 1,
     clinic_id TEXT NOT NULL,
     created_micros INTEGER NOT NULL,
     doc TEXT NOT NULL
@@ -17,6 +20,7 @@ CREATE INDEX channels_by_clinic ON channels (clinic_id, created_micros);
 
 CREATE TABLE customers (
     id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL DEFAULT 1,
     clinic_id TEXT NOT NULL,
     created_micros INTEGER NOT NULL,
     doc TEXT NOT NULL
@@ -32,6 +36,7 @@ CREATE INDEX customer_identities_by_customer ON customer_identities (customer_id
 
 CREATE TABLE chats (
     id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL DEFAULT 1,
     clinic_id TEXT NOT NULL,
     customer_id TEXT NOT NULL,
     channel_id TEXT NOT NULL,
@@ -49,6 +54,7 @@ CREATE INDEX chats_by_recency ON chats (clinic_id, last_micros DESC, id DESC);
 
 CREATE TABLE messages (
     id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL DEFAULT 1,
     clinic_id TEXT NOT NULL,
     chat_id TEXT NOT NULL,
     channel_id TEXT NOT NULL,
