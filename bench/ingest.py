@@ -28,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PATIENTS = 2000
+PACED_CONNECTIONS = 128
 
 LUA = r"""
 local counter = 0
@@ -39,12 +40,18 @@ function setup(thread)
 end
 function init(args)
   thread_id = tid
+  math.randomseed(tid * 7919 + 17)
 end
 local per_conn_ms = 0
 if os.getenv("PP_RATE") then
   per_conn_ms = 1000 * tonumber(os.getenv("PP_CONNS")) / tonumber(os.getenv("PP_RATE"))
 end
-function delay() return per_conn_ms end
+-- Exponential think times: each connection is a Poisson source, so requests do not arrive in
+-- synchronized bursts of one per connection.
+function delay()
+  if per_conn_ms == 0 then return 0 end
+  return -math.log(1 - math.random()) * per_conn_ms
+end
 function request()
   counter = counter + 1
   local patient = (counter * 7919 + thread_id * 104729) % __PATIENTS__
@@ -100,9 +107,11 @@ def set_up(data_dir: Path) -> tuple[str, str]:
     return channel_id, ensure_admin_token(settings)[0]
 
 
-def run_wrk(url: str, script: Path, seconds: int, env: dict[str, str]) -> dict[str, float]:
+def run_wrk(
+    url: str, script: Path, seconds: int, env: dict[str, str], connections: int = 64
+) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t2", "-c64", "--latency", "--timeout", "5s", f"-d{seconds}s", "-s",
+        ["wrk", "-t2", f"-c{connections}", "--latency", "--timeout", "5s", f"-d{seconds}s", "-s",
          str(script), url],
         capture_output=True, text=True, env={**os.environ, **env}, check=True,
     ).stdout
@@ -148,8 +157,9 @@ def main() -> None:
         url = f"{base}/webhooks/simulator/{channel_id}"
         env = {"PP_TOKEN": token}
         run_wrk(url, script, 3, {**env, "PP_RUN": "warmup"})
-        paced = run_wrk(url, script, args.seconds,
-                        {**env, "PP_RUN": "paced", "PP_RATE": str(args.rate), "PP_CONNS": "64"})
+        paced_env = {"PP_RUN": "paced", "PP_RATE": str(args.rate),
+                     "PP_CONNS": str(PACED_CONNECTIONS)}
+        paced = run_wrk(url, script, args.seconds, {**env, **paced_env}, PACED_CONNECTIONS)
         saturated = run_wrk(url, script, args.seconds, {**env, "PP_RUN": "saturation"})
     finally:
         server.terminate()

@@ -35,7 +35,7 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(TimeOrderedIds)
 
     storage = providers.Singleton(build_storage, settings=settings, ids=ids)
-    uow_factory = providers.Callable(lambda storage: storage.uow_factory, storage=storage)
+    uow_factory = providers.Singleton(lambda storage: storage.uow_factory, storage=storage)
     dispatcher = providers.Singleton(
         EventDispatcher, outbox=providers.Callable(lambda s: s.outbox, s=storage)
     )
@@ -46,23 +46,23 @@ class Container(containers.DeclarativeContainer):
         gateways=providers.Dict({Provider.SIMULATOR: simulator_gateway}),
     )
 
-    set_up_installation = providers.Factory(
+    set_up_installation = providers.Singleton(
         SetUpInstallation, uow_factory=uow_factory, clock=clock, ids=ids
     )
-    receive_inbound_message = providers.Factory(
+    receive_inbound_message = providers.Singleton(
         ReceiveInboundMessage, uow_factory=uow_factory, clock=clock, ids=ids
     )
-    record_delivery_status = providers.Factory(
+    record_delivery_status = providers.Singleton(
         RecordDeliveryStatus, uow_factory=uow_factory, clock=clock
     )
-    send_staff_message = providers.Factory(
+    send_staff_message = providers.Singleton(
         SendStaffMessage, uow_factory=uow_factory, gateways=gateways, clock=clock, ids=ids
     )
-    update_chat = providers.Factory(UpdateChat, uow_factory=uow_factory, clock=clock)
-    list_chats = providers.Factory(ListChats, uow_factory=uow_factory)
-    get_chat = providers.Factory(GetChat, uow_factory=uow_factory)
-    list_channels = providers.Factory(ListChannels, uow_factory=uow_factory)
-    get_chat_timeline = providers.Factory(GetChatTimeline, uow_factory=uow_factory)
+    update_chat = providers.Singleton(UpdateChat, uow_factory=uow_factory, clock=clock)
+    list_chats = providers.Singleton(ListChats, uow_factory=uow_factory)
+    get_chat = providers.Singleton(GetChat, uow_factory=uow_factory)
+    list_channels = providers.Singleton(ListChannels, uow_factory=uow_factory)
+    get_chat_timeline = providers.Singleton(GetChatTimeline, uow_factory=uow_factory)
 
 
 def create_container(settings: Settings) -> Container:
