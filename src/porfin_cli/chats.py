@@ -19,8 +19,6 @@ Token = Annotated[str | None, typer.Option("--token", envvar="PORFIN_TOKEN", hel
 DataDir = Annotated[Path | None, typer.Option("--data-dir")]
 Json = Annotated[bool, typer.Option("--json", help="Saída em JSON.")]
 
-HEADERS = ["ID", "Paciente", "Telefone", "Modo", "Status", "Não lidas", "Última", "Mensagem"]
-
 
 @app.command("list")
 def list_chats(
@@ -76,7 +74,11 @@ def list_chats(
     if not items:
         typer.echo("Nenhuma conversa.")
         return
-    _table([chat_line(item) for item in items])
+    from porfin_cli.present import chat_lines
+
+    for item in items:
+        for line in chat_lines(item):
+            typer.echo(line)
 
 
 @app.command("show")
@@ -126,21 +128,3 @@ def show_chat(
         typer.echo(f"Motivo da transferência: {chat['handoff_reason']}")
     for message in reversed(messages):
         typer.echo(message_line(message))
-
-
-def chat_line(item: dict[str, Any]) -> list[str]:
-    from porfin_cli.present import chat_line as line
-
-    return line(item)
-
-
-def _table(rows: list[list[str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(*HEADERS, show_lines=False)
-    table.columns[0].no_wrap = True
-    table.columns[-1].no_wrap = True
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)

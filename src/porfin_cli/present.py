@@ -55,17 +55,19 @@ def _when(value: str | None) -> str:
     return datetime.fromisoformat(value).astimezone().strftime("%d/%m %H:%M")
 
 
-def chat_line(chat: dict[str, Any]) -> list[str]:
-    """The columns of a chat in ``porfin chats list``."""
-    return [
-        chat["id"],
-        chat["customer_name"],
-        chat["customer_phone"] or "-",
+def chat_lines(chat: dict[str, Any]) -> list[str]:
+    """Two lines per chat in ``porfin chats list``: who and in what state, then the preview."""
+    unread = chat["unread_count"]
+    parts = [
         MODE_PT.get(chat["mode"], chat["mode"]),
         STATUS_PT.get(chat["status"], chat["status"]),
-        str(chat["unread_count"]),
+        f"{unread} não lida{'s' if unread != 1 else ''}" if unread else "lida",
         _when(chat["last_message_at"]),
-        chat["last_message_preview"],
+    ]
+    phone = f" ({chat['customer_phone']})" if chat["customer_phone"] else ""
+    return [
+        f"{chat['id']}  {chat['customer_name']}{phone}",
+        f"    {' · '.join(parts)} — {chat['last_message_preview']}",
     ]
 
 
