@@ -166,7 +166,9 @@ async def test_a_lock_conflict_becomes_transaction_conflict(factory, clock):
     async with factory() as setup:
         await setup.clinics.save(builders.clinic())
         await setup.commit()
-    async with factory() as first, factory() as second:
+    # Units of work of one process take turns; two factories stand for two processes.
+    other_process = FirestoreUnitOfWorkFactory(factory.client, SequentialIds(), root="t_")
+    async with factory() as first, other_process() as second:
         await first.clinics.get("clinic1")
         await second.clinics.get("clinic1")
         await first.clinics.save(builders.clinic(name="Primeira"))

@@ -796,8 +796,11 @@ class FirestoreUnitOfWork:
         timeout: float,
         on_commit: Callable[[list[StoredEvent]], None] | None,
         backoff: _Backoff,
+        write_lock: asyncio.Lock,
     ) -> None:
         self._session = _Session(client, root, timeout)
+        self._write_lock = write_lock
+        self._holding_lock = False
         self._backoff = backoff
         self._ids = ids
         self._read_only = read_only
@@ -813,8 +816,22 @@ class FirestoreUnitOfWork:
 
     async def __aenter__(self) -> FirestoreUnitOfWork:
         if not self._read_only:
-            self._session.transaction = await _begin(self._session)
+            # One write transaction at a time per process: transactions of one process never
+            # contend with each other (the emulator settles each conflict after a 2 s lock
+            # timeout); transactions of other processes still conflict and are retried.
+            await self._write_lock.acquire()
+            self._holding_lock = True
+            try:
+                self._session.transaction = await _begin(self._session)
+            except BaseException:
+                self._release()
+                raise
         return self
+
+    def _release(self) -> None:
+        if self._holding_lock:
+            self._holding_lock = False
+            self._write_lock.release()
 
     async def __aexit__(
         self,
@@ -826,8 +843,11 @@ class FirestoreUnitOfWork:
         self._session.transaction = None
         self._session.writes.clear()
         self._events.clear()
-        if transaction is not None and not self._committed:
-            await _rollback(self._session, transaction)
+        try:
+            if transaction is not None and not self._committed:
+                await _rollback(self._session, transaction)
+        finally:
+            self._release()
         if isinstance(exc, TransactionConflict):
             await asyncio.sleep(self._backoff.conflict())
 
@@ -941,9 +961,12 @@ class FirestoreUnitOfWorkFactory:
         self._ids = ids
         self._timeout = timeout
         self._backoff = _Backoff()
+        self._write_lock: asyncio.Lock | None = None
         self.on_commit: Callable[[list[StoredEvent]], None] | None = None
 
     def __call__(self, *, read_only: bool = False) -> FirestoreUnitOfWork:
+        if self._write_lock is None:
+            self._write_lock = asyncio.Lock()
         return FirestoreUnitOfWork(
             self.client,
             self._ids,
@@ -952,6 +975,7 @@ class FirestoreUnitOfWorkFactory:
             self._timeout,
             self.on_commit,
             self._backoff,
+            self._write_lock,
         )
 
 
