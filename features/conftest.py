@@ -496,7 +496,7 @@ def whatsapp_recebeu_para(clinica, telefone, texto):
 
 @then("o WhatsApp não recebeu nenhuma mensagem")
 def whatsapp_nada(clinica):
-    assert clinica.simulator.sent == []
+    assert list(clinica.simulator.sent) == []
 
 
 @then(parsers.re(r"a mensagem de (?P<sec>\w+) está (?P<status>" + STATUS_WORDS + ")"))

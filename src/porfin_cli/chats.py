@@ -116,7 +116,7 @@ def show_chat(
     if as_json:
         print_json({"chat": chat, "messages": messages})
         return
-    from porfin_cli.present import MODE_PT, STATUS_PT, message_line
+    from porfin_cli.present import HANDOFF_PT, MODE_PT, STATUS_PT, message_line
 
     typer.echo(f"{chat['customer_name']} ({chat['customer_phone'] or '-'})")
     typer.echo(
@@ -125,6 +125,7 @@ def show_chat(
         f"Janela de 24 h: {'aberta' if chat['window_open'] else 'fechada'}"
     )
     if chat.get("handoff_reason"):
-        typer.echo(f"Motivo da transferência: {chat['handoff_reason']}")
+        reason = HANDOFF_PT.get(chat["handoff_reason"], chat["handoff_reason"])
+        typer.echo(f"Motivo da transferência: {reason}")
     for message in reversed(messages):
         typer.echo(message_line(message))

@@ -20,6 +20,10 @@ TICKS = {
     "failed": "✗ falhou",
     "received": "",
 }
+HANDOFF_PT = {
+    "ai_turned_off": "IA desligada pela equipe",
+    "clinic_phone_reply": "respondida pelo celular da clínica",
+}
 AUTHOR_PT = {
     "patient": "paciente",
     "ai": "IA",

@@ -29,6 +29,7 @@ MESSAGES_PT = {
     "window_closed": "a janela de 24 horas do WhatsApp está fechada; use um modelo aprovado",
     "gateway_error": "o provedor de mensagens recusou ou falhou",
     "storage_unavailable": "o armazenamento não está disponível",
+    "transaction_conflict": "muitas alterações ao mesmo tempo; tente de novo",
 }
 
 EXIT_ERROR = 1

@@ -52,6 +52,17 @@ def init(
     typer.echo(f"Token de administrador: {token}")
 
 
+def _check_free(host: str, port: int, url: str) -> None:
+    """Fail with one line if nothing can listen on ``host:port``."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        fail(f"não foi possível escutar em {url}: {exc.strerror or exc}")
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Endereço (padrão 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Porta (padrão 8000).", min=1, max=65535)] = None,
@@ -67,6 +78,7 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     url = f"http://{host}:{port}"
+    _check_free(host, port, url)
     if created:
         typer.echo("Primeira execução: instalação criada.")
     typer.echo(f"Porfin em {url}  (dados: {settings.data_dir}, armazenamento: {settings.storage})")

@@ -120,6 +120,16 @@ def _jsonable(value: Any) -> Any:
 def porfin_error_handler(request: Request[Any, Any, Any], exc: PorfinError) -> Response[bytes]:
     """Domain errors, by code."""
     status, title = STATUS_BY_CODE.get(exc.code, (400, "Request refused"))
+    if status >= 500:
+        # The cause (a vendor's message, hosts, ports) goes to the log, not to the caller.
+        log.warning("http.dependency_error", code=exc.code, error=exc.message)
+        detail = {
+            "gateway_error": "The messaging provider failed; try again later.",
+            "storage_unavailable": "Storage is unavailable; try again later.",
+            "transaction_conflict": "Too many concurrent changes; try again.",
+        }.get(exc.code, "The server could not complete the request.")
+        headers = {"Retry-After": "1"} if status == 503 else None
+        return problem_response(request, status, exc.code, title, detail, headers=headers)
     fields = {k: _jsonable(v) for k, v in exc.fields.items()}
     errors = None
     if "field" in fields:
@@ -134,7 +144,11 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         errors = []
         for item in exc.extra if isinstance(exc.extra, list) else []:
             if isinstance(item, dict):
-                where = ".".join(str(p) for p in (item.get("source"), item.get("key")) if p)
+                source = getattr(item.get("source"), "value", item.get("source"))
+                key = item.get("key")
+                if source == "body" and key == "data":  # the whole body, as Litestar names it
+                    key = None
+                where = ".".join(str(p) for p in (source, key) if p)
                 errors.append({"field": where or "body", "message": str(item.get("message"))})
         return problem_response(
             request, 400, "bad_request", "Invalid request", str(exc.detail), errors or None

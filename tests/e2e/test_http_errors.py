@@ -41,6 +41,8 @@ def bad_requests(channel_id, chat_id):
         ("PATCH", chat, {"mode": "paused", "paused_until": "2030-01-01T00:00:00"}, 400),
         ("PATCH", chat, {"status": "open"}, 409),
         ("PATCH", chat, {"surprise": 1}, 400),
+        ("PATCH", chat, {"reason": "sem modo"}, 422),
+        ("PATCH", chat, {"assignee_id": " "}, 422),
         ("PATCH", "/api/v1/chats/nope", {"mode": "ai"}, 404),
         ("POST", f"{chat}/messages", {"text": ""}, 400),
         ("POST", f"{chat}/messages", {"text": "   "}, 422),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import attrs
 import pytest
 from dependency_injector import providers
 
@@ -117,6 +118,7 @@ def use_gateway(container, gateway) -> None:
     container.gateways.override(
         providers.Object(ProviderGatewayDirectory({Provider.SIMULATOR: gateway}))
     )
+    container.send_staff_message.reset()  # use cases are singletons: rebuild with the new one
 
 
 class FailingGateway:
@@ -481,7 +483,7 @@ async def test_outside_the_window_free_text_is_refused(container, installation, 
         "chat_id": received.chat_id,
         "window_expired_at": clock.now(),
     }
-    assert container.simulator_gateway().sent == []
+    assert list(container.simulator_gateway().sent) == []
     assert len(await timeline(container, received)) == 1
     chat = await get_chat(container, received)
     assert (chat.mode, chat.assignee_id) == (ChatMode.AI, None)
@@ -522,7 +524,7 @@ async def test_a_reply_to_another_clinics_chat_is_not_found(container, installat
                 clinic_id=installation.clinic.id, chat_id=theirs.chat_id, author_id="a", text="x"
             )
         )
-    assert container.simulator_gateway().sent == []
+    assert list(container.simulator_gateway().sent) == []
 
 
 async def test_a_reply_keeps_the_assignee_and_the_handoff_reason(container, installation):
@@ -964,4 +966,26 @@ async def test_timeline_limit_errors(container, maria, limit):
     with pytest.raises(ValidationError):
         await container.get_chat_timeline()(
             TimelineQuery(clinic_id=maria.clinic_id, chat_id=maria.chat_id, limit=limit)
+        )
+
+
+async def test_a_webhook_of_another_provider_does_not_reach_the_channel(
+    container, installation, clock
+):
+    from porfin_core.domain.channel import Provider as P
+    from porfin_core.errors import NotFound as Missing
+    from porfin_core.use_cases.record_delivery_status import DeliveryReport as Report
+
+    command = attrs.evolve(text(installation.channel.id), provider=P.CLOUD_API)
+    with pytest.raises(Missing):
+        await container.receive_inbound_message()(command)
+    with pytest.raises(Missing):
+        await container.record_delivery_status()(
+            Report(
+                channel_id=installation.channel.id,
+                provider_message_id="x",
+                status="read",
+                at=clock.now(),
+                provider=P.EVOLUTION,
+            )
         )

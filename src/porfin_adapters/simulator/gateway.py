@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import attrs
 
 from porfin_core.domain.channel import Channel
@@ -21,15 +23,15 @@ class SimulatedDelivery:
 
 
 class SimulatorGateway:
-    """Accepts every outbound message, names it ``sim.<id>`` and keeps it in ``sent``.
+    """Accepts every outbound message, names it ``sim.<id>`` and keeps the latest in ``sent``.
 
     Delivery statuses for simulated messages are reported through the simulator webhook,
     like a real provider would (see docs/api.md).
     """
 
-    def __init__(self, ids: IdGenerator) -> None:
+    def __init__(self, ids: IdGenerator, keep: int = 1000) -> None:
         self._ids = ids
-        self.sent: list[SimulatedDelivery] = []
+        self.sent: deque[SimulatedDelivery] = deque(maxlen=keep)
 
     async def send(self, channel: Channel, recipient: str, message: Message) -> SendReceipt:
         provider_id = f"sim.{self._ids.new_id()}"

@@ -4,9 +4,12 @@ Units of work read committed data from the reader connection and buffer their wr
 (optimistic concurrency control). ``commit`` hands the buffered writes to the process's single
 writer task and waits: the writer applies every unit of work that queued while the previous
 COMMIT ran inside one transaction (adaptive group commit), each in its own SAVEPOINT, and
-acknowledges them after COMMIT, so the acknowledgement still comes after the data is on disk
-at a fraction of the cost of one COMMIT per request. SQLite's write lock is held only while
-SQL runs, never while Python decides, so several API processes share the database well.
+acknowledges them after COMMIT, so nothing acknowledged is lost if the process dies, at a
+fraction of the cost of one COMMIT per request. (With ``synchronous=NORMAL`` in WAL mode the
+WAL is fsynced at checkpoints, not at every COMMIT: an operating-system crash or power loss
+may lose the last commits; webhook providers redeliver what was not acknowledged.)
+SQLite's write lock is held only while SQL runs, never while Python decides, so several API
+processes share the database well.
 
 A unit of work whose reads went stale (a version changed, a row it saw missing now exists)
 fails with ``TransactionConflict`` and is retried from the start by the use case; one whose
@@ -25,7 +28,7 @@ import sqlite3
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import structlog
 
@@ -164,11 +167,11 @@ class SqliteDatabase:
         return self._writer
 
     @property
-    def reader(self) -> sqlite3.Connection:
-        """A connection that sees committed data only."""
+    def reader(self) -> Reader:
+        """A connection that sees committed data only; its errors are Porfin errors."""
         if self._reader is None:
             raise StorageUnavailable("database is not open")
-        return self._reader
+        return Reader(self._reader)
 
     async def apply(self, writes: list[Write]) -> None:
         """Apply one unit of work's writes atomically and durably; return after COMMIT.
@@ -280,6 +283,22 @@ class SqliteDatabase:
         except (sqlite3.Error, StorageUnavailable):
             return False
         return True
+
+
+class Reader:
+    """The reader connection, translating SQLite's errors into ``StorageUnavailable``."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        """Run one statement."""
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"read failed: {exc}") from exc
 
 
 def _fail(batch: list[tuple[list[Write], asyncio.Future[None]]], error: Exception) -> None:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from porfin_adapters.serialization import utc_micros
-from porfin_adapters.sqlite.database import SqliteDatabase, Write
+from porfin_adapters.sqlite.database import Reader, SqliteDatabase, Write
 from porfin_adapters.text import digits, fold, phone_query
 from porfin_core.domain.channel import Channel
 from porfin_core.domain.chat import Chat
@@ -25,7 +25,7 @@ from porfin_core.domain.clinic import Clinic
 from porfin_core.domain.customer import Customer, identity_keys
 from porfin_core.domain.events import EVENT_TYPES, DomainEvent
 from porfin_core.domain.message import Message
-from porfin_core.errors import Conflict, NotFound, StorageUnavailable, TransactionConflict
+from porfin_core.errors import Conflict, NotFound, TransactionConflict
 from porfin_core.pagination import Page, decode_cursor, encode_cursor
 from porfin_core.ports.clock import IdGenerator
 from porfin_core.ports.storage import ChatQuery, PendingStatus, StoredEvent
@@ -113,7 +113,7 @@ class _Tracker:
 
 
 class _Repo:
-    def __init__(self, conn: sqlite3.Connection, tracker: _Tracker) -> None:
+    def __init__(self, conn: Reader, tracker: _Tracker) -> None:
         self._conn = conn
         self._tracker = tracker
 
@@ -432,7 +432,7 @@ class SqlitePendingStatusRepository(_Repo):
 
 
 def _page(
-    conn: sqlite3.Connection,
+    conn: Reader,
     tracker: _Tracker,
     table: str,
     time_column: str,
@@ -502,7 +502,7 @@ class SqliteUnitOfWork:
 
     async def commit(self) -> None:
         if self._read_only or self._done:
-            raise StorageUnavailable("unit of work is read-only or already finished")
+            raise RuntimeError("read-only unit of work cannot commit")
         stored = [StoredEvent(self._ids.new_id(), event) for event in self._events]
         if stored:
             self._tracker.writes.append(_insert_events(stored))

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from porfin_core.domain.channel import Provider
 from porfin_core.domain.chat import Chat
 from porfin_core.domain.customer import Customer, Identity, identity_keys
 from porfin_core.domain.message import (
@@ -18,7 +19,7 @@ from porfin_core.domain.message import (
     MessageKind,
     StatusChange,
 )
-from porfin_core.errors import ValidationError
+from porfin_core.errors import NotFound, ValidationError
 from porfin_core.ports.clock import Clock, IdGenerator
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
 from porfin_core.use_cases._transaction import transact
@@ -42,6 +43,8 @@ class ReceiveMessage:
         sent_at: The provider's timestamp.
         from_clinic_phone: True for a message typed on the clinic's own phone (the
             ``sender`` is then the patient it was written to).
+        provider: The provider whose webhook delivered the message; a channel of another
+            provider is treated as unknown.
     """
 
     channel_id: str
@@ -56,6 +59,7 @@ class ReceiveMessage:
     reply_to_provider_id: str | None = None
     sent_at: datetime | None = None
     from_clinic_phone: bool = False
+    provider: Provider | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -88,7 +92,7 @@ class ReceiveInboundMessage:
         """Receive ``command``.
 
         Raises:
-            NotFound: unknown channel.
+            NotFound: unknown channel (or a channel of another provider).
             ValidationError: no sender identity, empty provider id, or an inactive channel.
         """
         if not command.provider_message_id.strip():
@@ -99,6 +103,8 @@ class ReceiveInboundMessage:
 
         async def work(uow: UnitOfWork) -> Received:
             channel = await uow.channels.get(command.channel_id)
+            if command.provider is not None and channel.provider is not command.provider:
+                raise NotFound("channel not found", id=channel.id)
             if not channel.active:
                 raise ValidationError("channel is inactive", channel_id=channel.id)
             clinic_id = channel.clinic_id

@@ -6,8 +6,9 @@ from datetime import datetime
 
 import attrs
 
+from porfin_core.domain.channel import Provider
 from porfin_core.domain.message import DeliveryStatus, StatusChange
-from porfin_core.errors import ValidationError
+from porfin_core.errors import NotFound, ValidationError
 from porfin_core.ports.clock import Clock
 from porfin_core.ports.storage import PendingStatus, UnitOfWork, UnitOfWorkFactory
 from porfin_core.use_cases._transaction import transact
@@ -34,6 +35,8 @@ class DeliveryReport:
         at: The provider's timestamp.
         error_code: Provider error code, for ``failed``.
         error_detail: Provider error text, for ``failed``.
+        provider: The provider whose webhook reported it; a channel of another provider is
+            treated as unknown.
     """
 
     channel_id: str
@@ -42,6 +45,7 @@ class DeliveryReport:
     at: datetime
     error_code: str | None = None
     error_detail: str | None = None
+    provider: Provider | None = None
 
 
 @attrs.frozen
@@ -70,7 +74,7 @@ class RecordDeliveryStatus:
         """Record ``report``.
 
         Raises:
-            NotFound: unknown channel.
+            NotFound: unknown channel (or a channel of another provider).
             ValidationError: unknown status or empty provider id.
         """
         try:
@@ -85,6 +89,8 @@ class RecordDeliveryStatus:
 
         async def work(uow: UnitOfWork) -> StatusOutcome:
             channel = await uow.channels.get(report.channel_id)
+            if report.provider is not None and channel.provider is not report.provider:
+                raise NotFound("channel not found", id=channel.id)
             message = await uow.messages.find_by_provider_id(
                 channel.clinic_id, channel.id, report.provider_message_id
             )

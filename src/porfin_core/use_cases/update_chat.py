@@ -68,6 +68,7 @@ class UpdateChat:
         Raises:
             NotFound: no such chat in the clinic.
             ValidationError: unknown mode/status, a pause without an end in the future,
+                a reason without mode ``human``, an empty ``assignee_id``, or
                 ``assignee_id`` together with ``unassign``.
             InvalidStateTransition: closing a closed chat or reopening an open one.
         """
@@ -81,6 +82,10 @@ class UpdateChat:
             raise ValidationError("paused_until only goes with mode 'paused'", field="paused_until")
         if command.paused_until is not None and command.paused_until.tzinfo is None:
             raise ValidationError("paused_until needs a time zone", field="paused_until")
+        if command.reason is not None and mode is not ChatMode.HUMAN:
+            raise ValidationError("a reason only goes with mode 'human'", field="reason")
+        if command.assignee_id is not None and not command.assignee_id.strip():
+            raise ValidationError("assignee_id is empty", field="assignee_id")
         if command.assignee_id is not None and command.unassign:
             raise ValidationError("assign or unassign, not both", field="assignee_id")
 

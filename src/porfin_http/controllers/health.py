@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 
 from porfin_http.auth import PUBLIC
 from porfin_http.deps import Services
@@ -22,6 +23,7 @@ async def health() -> Health:
     description="503 while storage cannot be reached.",
     security=PUBLIC,
     tags=["operations"],
+    responses={503: ResponseSpec(data_container=Health, description="Storage unreachable")},
 )
 async def ready(container: NamedDependency[Services]) -> Response[Health]:
     """Storage answers."""

@@ -6,8 +6,9 @@ from litestar import post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from porfin_core.domain.channel import Provider
 from porfin_core.domain.customer import Identity
-from porfin_core.errors import ValidationError
+from porfin_core.errors import InvalidPhoneNumber, ValidationError
 from porfin_core.use_cases.receive_inbound_message import ReceiveMessage
 from porfin_core.use_cases.record_delivery_status import DeliveryReport
 from porfin_http.auth import BEARER
@@ -36,11 +37,16 @@ async def simulator_webhook(
         raise ValidationError("send exactly one of 'message' or 'status'", field="body")
     if data.message is not None:
         message = data.message
+        try:
+            sender = Identity.of_phone(message.from_)
+        except InvalidPhoneNumber as exc:
+            raise InvalidPhoneNumber(exc.message, field="message.from") from exc
         received = await container.receive_inbound_message()(
             ReceiveMessage(
                 channel_id=channel_id,
+                provider=Provider.SIMULATOR,
                 provider_message_id=message.id,
-                sender=[Identity.of_phone(message.from_)],
+                sender=[sender],
                 sender_name=message.name,
                 body=message.text,
                 sent_at=message.timestamp,
@@ -60,6 +66,7 @@ async def simulator_webhook(
             at=status.timestamp or container.clock().now(),
             error_code=status.error_code,
             error_detail=status.error_detail,
+            provider=Provider.SIMULATOR,
         )
     )
     return StatusRecordedOut(outcome.applied, outcome.pending, outcome.message_id)
