@@ -6,8 +6,8 @@ then existing ones), and prints, for a paced run at the target rate and for a sa
 
     ingest: <N> msg/s p50 <x> ms p99 <y> ms
 
-Every response must be a 200 and every message must be stored exactly once; the script
-checks both. Usage: ``python bench/ingest.py [--rate 3000] [--workers 2] [--seconds 10]``.
+Every response must be a 200 and no acknowledged message may be missing from the database
+(duplicates are impossible: provider ids are unique); the script checks both. Usage: ``python bench/ingest.py [--rate 3000] [--workers 2] [--seconds 10]``.
 """
 
 from __future__ import annotations
@@ -111,9 +111,22 @@ def run_wrk(
     url: str, script: Path, seconds: int, env: dict[str, str], connections: int = 64
 ) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", "--latency", "--timeout", "5s", f"-d{seconds}s", "-s",
-         str(script), url],
-        capture_output=True, text=True, env={**os.environ, **env}, check=True,
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            "--latency",
+            "--timeout",
+            "5s",
+            f"-d{seconds}s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
     ).stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise SystemExit(f"errors during the run:\n{out}")
@@ -128,8 +141,12 @@ def run_wrk(
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     total = re.search(r"(\d+) requests in", out)
     assert rate and total
-    return {"rate": float(rate.group(1)), "p50": latency("50"), "p99": latency("99"),
-            "count": int(total.group(1))}
+    return {
+        "rate": float(rate.group(1)),
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "count": int(total.group(1)),
+    }
 
 
 def main() -> None:
@@ -145,9 +162,20 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "porfin_cli", "serve", "--data-dir", str(data_dir),
-         "--port", str(port), "--workers", str(args.workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "porfin_cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PORFIN_LOG_LEVEL": "warning"},
     )
     try:
@@ -157,22 +185,31 @@ def main() -> None:
         url = f"{base}/webhooks/simulator/{channel_id}"
         env = {"PP_TOKEN": token}
         run_wrk(url, script, 3, {**env, "PP_RUN": "warmup"})
-        paced_env = {"PP_RUN": "paced", "PP_RATE": str(args.rate),
-                     "PP_CONNS": str(PACED_CONNECTIONS)}
+        paced_env = {
+            "PP_RUN": "paced",
+            "PP_RATE": str(args.rate),
+            "PP_CONNS": str(PACED_CONNECTIONS),
+        }
         paced = run_wrk(url, script, args.seconds, {**env, **paced_env}, PACED_CONNECTIONS)
         saturated = run_wrk(url, script, args.seconds, {**env, "PP_RUN": "saturation"})
     finally:
         server.terminate()
         server.wait(30)
     with sqlite3.connect(data_dir / "porfin.db") as conn:
-        stored = {run: conn.execute(
-            "SELECT COUNT(*) FROM messages WHERE provider_message_id LIKE ?", (f"bench-{run}-%",)
-        ).fetchone()[0] for run in ("paced", "saturation")}
+        stored = {
+            run: conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE provider_message_id LIKE ?",
+                (f"bench-{run}-%",),
+            ).fetchone()[0]
+            for run in ("paced", "saturation")
+        }
         customers = conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
     print(f"workers={args.workers} patients={PATIENTS} customers={customers}")
     for name, run in (("paced", paced), ("saturation", saturated)):
-        print(f"[{name}] ingest: {run['rate']:.0f} msg/s p50 {run['p50']:.2f} ms "
-              f"p99 {run['p99']:.2f} ms  (sent {run['count']}, stored {stored[name]})")
+        print(
+            f"[{name}] ingest: {run['rate']:.0f} msg/s p50 {run['p50']:.2f} ms "
+            f"p99 {run['p99']:.2f} ms  (sent {run['count']}, stored {stored[name]})"
+        )
         if stored[name] < run["count"]:
             raise SystemExit(f"{name}: {run['count'] - stored[name]} acknowledged messages lost")
     shutil.rmtree(data_dir, ignore_errors=True)

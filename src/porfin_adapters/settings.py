@@ -39,7 +39,7 @@ class Settings:
 
     Attributes:
         storage: ``sqlite`` (default, a file in ``data_dir``), ``firestore`` or ``memory``.
-        data_dir: Directory of the SQLite database, the admin token and media.
+        data_dir: Directory of the SQLite database and the admin token.
         host: Address ``porfin serve`` listens on.
         port: Port ``porfin serve`` listens on.
         workers: HTTP worker processes.
@@ -79,18 +79,32 @@ class Settings:
 _FIELDS = {field.name: field for field in attrs.fields(Settings)}
 
 
+_RANGES = {"port": (1, 65_535), "workers": (1, 32), "max_body_bytes": (1_024, 1_073_741_824)}
+_CHOICES = {"log_level": ("debug", "info", "warning", "error"), "log_format": ("console", "json")}
+
+
 def _coerce(name: str, raw: Any) -> Any:
     field = _FIELDS[name]
     try:
         if field.type in ("int", int):
-            return int(raw)
+            if isinstance(raw, bool) or not isinstance(raw, int | str):
+                raise ValueError(raw)  # 4.5 is not a port number, nor True
+            value = int(raw)
+            low, high = _RANGES[name]
+            if not low <= value <= high:
+                raise ValueError(raw)
+            return value
         if name == "storage":
             return StorageKind(str(raw).lower())
-        if name == "log_format" and raw not in ("console", "json"):
+        if name in _CHOICES:
+            if str(raw).lower() not in _CHOICES[name]:
+                raise ValueError(raw)
+            return str(raw).lower()
+        if name == "data_dir":
+            return Path(os.path.expanduser(str(raw)))
+        if not isinstance(raw, str):
             raise ValueError(raw)
-        if name == "log_level" and str(raw).lower() not in ("debug", "info", "warning", "error"):
-            raise ValueError(raw)
-        return str(raw) if name != "data_dir" else Path(os.path.expanduser(str(raw)))
+        return raw
     except ValueError as exc:
         raise ValidationError(f"invalid setting {name}: {raw!r}", field=name) from exc
 
@@ -99,7 +113,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     """Build :class:`Settings` from a config file, the environment and explicit overrides.
 
     Raises:
-        ValidationError: an unknown key in the file, or a value of the wrong type.
+        ValidationError: an unknown key in the file, or a value of the wrong type or out of
+            range.
     """
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
@@ -111,6 +126,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ValidationError(f"cannot read config file {path}: {exc}", field="config") from exc
         section = document.get("porfin", document)
+        if section is not document and len(document) > 1:
+            others = sorted(k for k in document if k != "porfin")
+            raise ValidationError(f"unknown table(s) {others} in {path}", field=others[0])
+        if not isinstance(section, dict):
+            raise ValidationError(f"[porfin] in {path} must be a table", field="porfin")
         for key, raw in section.items():
             if key not in _FIELDS:
                 raise ValidationError(f"unknown setting {key!r} in {path}", field=key)

@@ -142,6 +142,9 @@ def test_a_broken_config_file_is_an_error(empty_dir):
         ("PORFIN_STORAGE", "postgres"),
         ("PORFIN_LOG_LEVEL", "verbose"),
         ("PORFIN_LOG_FORMAT", "xml"),
+        ("PORFIN_PORT", "0"),
+        ("PORFIN_PORT", "70000"),
+        ("PORFIN_WORKERS", "0"),
     ],
 )
 def test_invalid_environment_values(name, value):
@@ -157,6 +160,28 @@ def test_invalid_values_in_the_file(empty_dir):
     with pytest.raises(ValidationError) as info:
         load_settings({"PORFIN_CONFIG": str(config)})
     assert info.value.fields == {"field": "port"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("[porfin]\nworkers = 4.5\n", "workers"),
+        ("[porfin]\nport = true\n", "port"),
+        ("[porfin]\nhost = 8\n", "host"),
+        ("[porfin]\nport = 8001\n[other]\nx = 1\n", "other"),
+        ("porfin = 3\n", "porfin"),
+    ],
+)
+def test_wrong_types_and_stray_tables_in_the_file_are_rejected(empty_dir, body, field):
+    config = write_config(empty_dir / "bad.toml", body)
+    with pytest.raises(ValidationError) as info:
+        load_settings({"PORFIN_CONFIG": str(config)})
+    assert info.value.fields == {"field": field}
+
+
+def test_choices_are_case_insensitive():
+    settings = load_settings({"PORFIN_LOG_FORMAT": "JSON", "PORFIN_LOG_LEVEL": "DEBUG"})
+    assert (settings.log_format, settings.log_level) == ("json", "debug")
 
 
 def test_invalid_override():

@@ -139,6 +139,14 @@ class SqliteClinicRepository(_Repo):
         rows = self._conn.execute("SELECT id, version, doc FROM clinics ORDER BY seq").fetchall()
         for row_id, version, _ in rows:
             self._tracker.loaded("clinics", row_id, version)
+        seen = len(rows)
+
+        def same_clinics(conn: sqlite3.Connection) -> None:
+            # Two first starts at once must not both create "the" clinic.
+            if conn.execute("SELECT COUNT(*) FROM clinics").fetchone()[0] != seen:
+                raise TransactionConflict("clinics changed concurrently")
+
+        self._tracker.writes.append(same_clinics)
         return [_load(doc, Clinic) for _, _, doc in rows]
 
     async def save(self, clinic: Clinic) -> None:
