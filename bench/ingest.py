@@ -7,7 +7,9 @@ then existing ones), and prints, for a paced run at the target rate and for a sa
     ingest: <N> msg/s p50 <x> ms p99 <y> ms
 
 Every response must be a 200 and no acknowledged message may be missing from the database
-(duplicates are impossible: provider ids are unique); the script checks both. Usage: ``python bench/ingest.py [--rate 3000] [--workers 2] [--seconds 10]``.
+(duplicates are impossible: provider ids are unique); the script checks both.
+
+Usage: ``python bench/ingest.py [--rate 3000] [--workers 2] [--seconds 10]``.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ docs/storage-firestore.md)::
 
 Documents are the storage converter's output (:func:`to_document`) plus helper fields whose
 names start with ``_``; helpers are stripped before :func:`from_document`. Document ids are
-percent-escaped (``/``, ``%``, ``|`` and non-ASCII characters), so ordinary ids (time-ordered hex ids,
-``wamid.…``) are stored unchanged.
+percent-escaped (``/``, ``%``, ``|`` and non-ASCII characters), so ordinary ids
+(time-ordered hex ids, ``wamid.…``) are stored unchanged.
 
 Transactions: a write unit of work begins a Firestore transaction on enter; every read goes
 through it (Firestore locks what a transaction reads); writes are buffered and handed to the
