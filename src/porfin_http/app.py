@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,6 +40,10 @@ def create_app(container: Container) -> Litestar:
         await composition.start(container)
         installation = await container.set_up_installation()()
         app.state.clinic_id = installation.clinic.id
+        # Everything built so far lives as long as the process: keep it out of the cyclic
+        # garbage collector's full passes, which otherwise show up as latency spikes.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

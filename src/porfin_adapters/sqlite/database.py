@@ -204,6 +204,7 @@ class SqliteDatabase:
             return
         applied = [future for writes, future in batch if self._apply_one(writes, future)]
         try:
+            _index_new_messages(self.writer)
             self.writer.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
@@ -283,6 +284,20 @@ class SqliteDatabase:
         except (sqlite3.Error, StorageUnavailable):
             return False
         return True
+
+
+def _index_new_messages(conn: sqlite3.Connection) -> None:
+    """Add the messages written since the last batch to the full-text index."""
+    last = conn.execute("SELECT last_rowid FROM search_state").fetchone()[0]
+    newest = conn.execute("SELECT MAX(rowid) FROM messages").fetchone()[0]
+    if newest is None or newest <= last:
+        return
+    conn.execute(
+        "INSERT INTO messages_fts (rowid, body) SELECT rowid, body FROM messages"
+        " WHERE rowid > ? AND body IS NOT NULL",
+        (last,),
+    )
+    conn.execute("UPDATE search_state SET last_rowid = ?", (newest,))
 
 
 class Reader:

@@ -78,12 +78,23 @@ class _Tracker:
 
         self.writes.append(check)
 
-    def upsert(self, table: str, row_id: str, columns: dict[str, Any]) -> None:
-        """Insert the row, or update it (guarded by the version read, when it was read)."""
+    def upsert(
+        self,
+        table: str,
+        row_id: str,
+        columns: dict[str, Any],
+        immutable: frozenset[str] = frozenset(),
+    ) -> None:
+        """Insert the row, or update it (guarded by the version read, when it was read).
+
+        ``immutable`` columns are written on insert only: leaving them out of updates spares
+        the indexes built on them.
+        """
         version = self.versions.get((table, row_id))
         names = list(columns)
+        mutable = [n for n in names if n != "id" and n not in immutable]
         if version is None:
-            updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != "id")
+            updates = ", ".join(f"{n} = excluded.{n}" for n in mutable)
             sql = (
                 f"INSERT INTO {table} ({', '.join(names)}) VALUES ({_marks(names)})"
                 f" ON CONFLICT (id) DO UPDATE SET {updates}, version = {table}.version + 1"
@@ -95,9 +106,9 @@ class _Tracker:
 
             self.writes.append(insert)
             return
-        sets = ", ".join(f"{n} = ?" for n in names if n != "id")
+        sets = ", ".join(f"{n} = ?" for n in mutable)
         sql = f"UPDATE {table} SET {sets}, version = version + 1 WHERE id = ? AND version = ?"
-        update_params = (*(v for n, v in columns.items() if n != "id"), row_id, version)
+        update_params = (*(columns[n] for n in mutable), row_id, version)
 
         def update(conn: sqlite3.Connection) -> None:
             if conn.execute(sql, update_params).rowcount != 1:
@@ -255,6 +266,11 @@ class SqliteCustomerRepository(_Repo):
         )
 
 
+_CHAT_KEYS = frozenset({"clinic_id", "customer_id", "channel_id"})
+# A message's body never changes: the full-text index is written once, at insert.
+_MESSAGE_KEYS = frozenset({"clinic_id", "chat_id", "channel_id", "created_micros", "body"})
+
+
 def _fts_phrase(term: str) -> str:
     """An FTS5 prefix query for ``term`` as a phrase (quotes escaped)."""
     return '"' + term.replace('"', '""') + '"*'
@@ -298,6 +314,7 @@ class SqliteChatRepository(_Repo):
                 "phone_digits": digits(chat.customer_phone or ""),
                 "doc": _dump(chat),
             },
+            immutable=_CHAT_KEYS,
         )
 
     async def list(self, query: ChatQuery) -> Page[Chat]:
@@ -389,6 +406,7 @@ class SqliteMessageRepository(_Repo):
                 "body": message.body,
                 "doc": _dump(message),
             },
+            immutable=_MESSAGE_KEYS,
         )
 
     async def list_for_chat(
