@@ -20,6 +20,9 @@ from porfin_core.ports.storage import EventOutbox, StoredEvent
 
 log = structlog.get_logger(__name__)
 
+MARK_EVERY_SECONDS = 0.25
+MARK_BATCH = 5000
+
 
 class EventDispatcher:
     """Delivers committed events to the handlers subscribed to their type."""
@@ -29,6 +32,7 @@ class EventDispatcher:
         self._handlers: dict[type[DomainEvent], list[EventHandler]] = defaultdict(list)
         self._queue: asyncio.Queue[list[StoredEvent]] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._running = False
 
     def subscribe(self, event_type: type[DomainEvent], handler: EventHandler) -> None:
         """Call ``handler`` for every committed event of ``event_type`` (or a subclass)."""
@@ -44,13 +48,16 @@ class EventDispatcher:
         if self._task is not None:
             return
         self._queue = asyncio.Queue()
+        self._running = True
         await self.drain()
         self._task = asyncio.create_task(self._run(), name="event-dispatcher")
 
     async def stop(self) -> None:
-        """Finish the events already handed over, then stop."""
+        """Finish the events already handed over, mark them dispatched, then stop."""
         if self._task is None or self._queue is None:
             return
+        self._running = False
+        self._queue.put_nowait([])  # wakes the loop so it marks what it delivered
         await self._queue.join()
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -70,14 +77,28 @@ class EventDispatcher:
 
     async def _run(self) -> None:
         assert self._queue is not None
+        unmarked: list[str] = []
         while True:
-            # Everything committed while the previous batch was delivered goes in one batch,
-            # so marking events dispatched costs one write however busy the process is.
-            batches = [await self._queue.get()]
+            # Events are delivered at once; marking them dispatched (a write) waits up to
+            # MARK_EVERY_SECONDS to cover many commits, so it costs little however busy the
+            # process is. Events delivered but not yet marked when the process dies are
+            # delivered again at the next start (at least once).
+            try:
+                first = await asyncio.wait_for(
+                    self._queue.get(), MARK_EVERY_SECONDS if unmarked else None
+                )
+            except TimeoutError:
+                unmarked = await self._mark(unmarked)
+                continue
+            batches = [first]
             while not self._queue.empty():
                 batches.append(self._queue.get_nowait())
             try:
-                await self._deliver([event for batch in batches for event in batch])
+                unmarked += await self._deliver(
+                    [event for batch in batches for event in batch], mark=False
+                )
+                if len(unmarked) >= MARK_BATCH or (self._queue.empty() and not self._running):
+                    unmarked = await self._mark(unmarked)
             except Exception:
                 # The events stay in the outbox and are dispatched at the next start.
                 log.exception("event.dispatch_failed", events=sum(map(len, batches)))
@@ -85,7 +106,14 @@ class EventDispatcher:
                 for _ in batches:
                     self._queue.task_done()
 
-    async def _deliver(self, batch: list[StoredEvent]) -> list[str]:
+    async def _mark(self, event_ids: list[str]) -> list[str]:
+        try:
+            await self._outbox.mark_dispatched(event_ids)
+        except Exception:
+            log.exception("event.mark_failed", events=len(event_ids))
+        return []
+
+    async def _deliver(self, batch: list[StoredEvent], *, mark: bool = True) -> list[str]:
         delivered = []
         for stored in batch:
             try:
@@ -96,7 +124,8 @@ class EventDispatcher:
                 log.exception("event.handler_failed", event_name=stored.event.name, id=stored.id)
                 continue
             delivered.append(stored.id)
-        await self._outbox.mark_dispatched(delivered)
+        if mark:
+            await self._outbox.mark_dispatched(delivered)
         return delivered
 
     def _handlers_for(self, event: DomainEvent) -> list[EventHandler]:
