@@ -128,6 +128,18 @@ class _Repo:
         self._conn = conn
         self._tracker = tracker
 
+    def _scoped(self, table: str, cls: type[T], clinic_id: str, row_id: str, what: str) -> T:
+        """The row ``row_id`` of ``clinic_id``; another clinic's row is not found either."""
+        found = self._row(
+            table,
+            f"SELECT id, version, doc FROM {table} WHERE id = ? AND clinic_id = ?",
+            (row_id, clinic_id),
+            cls,
+        )
+        if found is None:
+            raise NotFound(f"{what} not found", id=row_id)
+        return found
+
     def _row(self, table: str, sql: str, params: tuple[Any, ...], cls: type[T]) -> T | None:
         row = self._conn.execute(sql, params).fetchone()
         if row is None:
@@ -206,15 +218,7 @@ class SqliteChannelRepository(_Repo):
 
 class SqliteCustomerRepository(_Repo):
     async def get(self, clinic_id: str, customer_id: str) -> Customer:
-        customer = self._row(
-            "customers",
-            "SELECT id, version, doc FROM customers WHERE id = ? AND clinic_id = ?",
-            (customer_id, clinic_id),
-            Customer,
-        )
-        if customer is None:
-            raise NotFound("customer not found", id=customer_id)
-        return customer
+        return self._scoped("customers", Customer, clinic_id, customer_id, "customer")
 
     async def find_by_identity(self, clinic_id: str, keys: list[str]) -> Customer | None:
         if not keys:
@@ -278,15 +282,7 @@ def _fts_phrase(term: str) -> str:
 
 class SqliteChatRepository(_Repo):
     async def get(self, clinic_id: str, chat_id: str) -> Chat:
-        chat = self._row(
-            "chats",
-            "SELECT id, version, doc FROM chats WHERE id = ? AND clinic_id = ?",
-            (chat_id, clinic_id),
-            Chat,
-        )
-        if chat is None:
-            raise NotFound("chat not found", id=chat_id)
-        return chat
+        return self._scoped("chats", Chat, clinic_id, chat_id, "chat")
 
     async def find(self, clinic_id: str, customer_id: str, channel_id: str) -> Chat | None:
         where = "WHERE clinic_id = ? AND customer_id = ? AND channel_id = ?"
@@ -366,15 +362,7 @@ class SqliteChatRepository(_Repo):
 
 class SqliteMessageRepository(_Repo):
     async def get(self, clinic_id: str, message_id: str) -> Message:
-        message = self._row(
-            "messages",
-            "SELECT id, version, doc FROM messages WHERE id = ? AND clinic_id = ?",
-            (message_id, clinic_id),
-            Message,
-        )
-        if message is None:
-            raise NotFound("message not found", id=message_id)
-        return message
+        return self._scoped("messages", Message, clinic_id, message_id, "message")
 
     async def find_by_provider_id(
         self, clinic_id: str, channel_id: str, provider_message_id: str
