@@ -78,6 +78,11 @@ def migrate(path: str) -> int:
             if number <= version:
                 continue
             conn.execute("BEGIN IMMEDIATE")
+            # Another process may have migrated while this one waited for the lock.
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if number <= version:
+                conn.execute("COMMIT")
+                continue
             try:
                 for statement in _split(script):
                     conn.execute(statement)
