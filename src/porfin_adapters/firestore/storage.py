@@ -813,6 +813,11 @@ class FirestoreUnitOfWork:
         self.chats = FirestoreChatRepository(self._session)
         self.messages = FirestoreMessageRepository(self._session)
         self.pending_statuses = FirestorePendingStatusRepository(self._session, ids)
+        # Imported here: the accounts module builds on this module's helpers.
+        from porfin_adapters.firestore import accounts
+
+        self.staff = accounts.FirestoreStaffUserRepository(self._session)
+        self.refresh_tokens = accounts.FirestoreRefreshTokenRepository(self._session)
 
     async def __aenter__(self) -> FirestoreUnitOfWork:
         if not self._read_only:

@@ -50,6 +50,8 @@ class MemoryStore:
                 "identities",
                 "provider_ids",
                 "pending_statuses",
+                "staff_users",
+                "refresh_tokens",
                 "outbox",
             )
         }
@@ -280,6 +282,11 @@ class MemoryUnitOfWork:
         self.chats = MemoryChatRepository(store, self._writes)
         self.messages = MemoryMessageRepository(store, self._writes)
         self.pending_statuses = MemoryPendingStatusRepository(store, self._writes, ids)
+        # Imported here: the accounts module builds on this module's helpers.
+        from porfin_adapters.memory import accounts
+
+        self.staff = accounts.MemoryStaffUserRepository(store, self._writes)
+        self.refresh_tokens = accounts.MemoryRefreshTokenRepository(store, self._writes)
 
     async def __aenter__(self) -> MemoryUnitOfWork:
         if not self._read_only:

@@ -499,6 +499,11 @@ class SqliteUnitOfWork:
         self.chats = SqliteChatRepository(conn, tracker)
         self.messages = SqliteMessageRepository(conn, tracker)
         self.pending_statuses = SqlitePendingStatusRepository(conn, tracker)
+        # Imported here: the accounts module builds on this module's helpers.
+        from porfin_adapters.sqlite import accounts
+
+        self.staff = accounts.SqliteStaffUserRepository(conn, tracker)
+        self.refresh_tokens = accounts.SqliteRefreshTokenRepository(conn, tracker)
         return self
 
     async def __aexit__(
