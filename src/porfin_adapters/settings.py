@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -49,7 +50,14 @@ class Settings:
         firestore_root: Optional prefix of every top-level collection (isolates installations).
         log_level: ``debug``, ``info``, ``warning`` or ``error``.
         log_format: ``console`` (human) or ``json`` (one object per line).
+        access_log: Log one line per HTTP request (``http.request``).
+        cors_origins: Origins allowed to call the API from a browser (none: no CORS).
+        hsts_max_age: ``Strict-Transport-Security`` max-age in seconds (0: header off).
+        metrics_enabled: Serve Prometheus metrics at ``/metrics``.
+        metrics_token: Bearer token ``/metrics`` requires (unset: public).
         max_body_bytes: Largest request body the API accepts.
+        jwt_secret: Key that signs access tokens; generated at first start when not set.
+        access_token_minutes: Lifetime of an access token.
     """
 
     storage: StorageKind = StorageKind.SQLITE
@@ -63,12 +71,24 @@ class Settings:
     firestore_root: str = ""
     log_level: str = "info"
     log_format: str = "console"
+    access_log: bool = False
+    cors_origins: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    hsts_max_age: int = 0
+    metrics_enabled: bool = True
+    metrics_token: str | None = attrs.field(default=None, repr=False)
     max_body_bytes: int = 1_048_576
+    jwt_secret: str | None = attrs.field(default=None, repr=False)
+    access_token_minutes: int = 15
 
     @property
     def database_path(self) -> Path:
         """The SQLite database file."""
         return self.data_dir / "porfin.db"
+
+    @property
+    def jwt_secret_path(self) -> Path:
+        """Where the generated access-token signing key is kept (mode 0600)."""
+        return self.data_dir / "jwt-secret"
 
     @property
     def token_path(self) -> Path:
@@ -79,13 +99,32 @@ class Settings:
 _FIELDS = {field.name: field for field in attrs.fields(Settings)}
 
 
-_RANGES = {"port": (1, 65_535), "workers": (1, 32), "max_body_bytes": (1_024, 1_073_741_824)}
+_RANGES = {
+    "port": (1, 65_535),
+    "workers": (1, 32),
+    "max_body_bytes": (1_024, 1_073_741_824),
+    "hsts_max_age": (0, 63_072_000),
+    "access_token_minutes": (1, 1_440),
+}
 _CHOICES = {"log_level": ("debug", "info", "warning", "error"), "log_format": ("console", "json")}
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
+_BOOLEANS |= {"false": False, "0": False, "no": False, "off": False}
+# "*", or scheme://host[:port] exactly as browsers send it in Origin (no path, no trailing
+# slash); "*" may stand for any part of the host ("https://*.clinica.com.br").
+_ORIGIN = re.compile(r"\*|https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9*.-]+)(:[0-9]{1,5})?")
 
 
 def _coerce(name: str, raw: Any) -> Any:
     field = _FIELDS[name]
     try:
+        if field.type in ("bool", bool):
+            if isinstance(raw, bool):
+                return raw
+            if not isinstance(raw, str) or raw.strip().lower() not in _BOOLEANS:
+                raise ValueError(raw)
+            return _BOOLEANS[raw.strip().lower()]
+        if name == "cors_origins":
+            return _origins(raw)
         if field.type in ("int", int):
             if isinstance(raw, bool) or not isinstance(raw, int | str):
                 raise ValueError(raw)  # 4.5 is not a port number, nor True
@@ -104,9 +143,23 @@ def _coerce(name: str, raw: Any) -> Any:
             return Path(os.path.expanduser(str(raw)))
         if not isinstance(raw, str):
             raise ValueError(raw)
+        if name == "metrics_token" and len(raw.strip()) < 16:
+            # A guessable token protects nothing; the message does not repeat the secret.
+            raise ValidationError("invalid setting metrics_token: too short", field=name)
         return raw
     except ValueError as exc:
         raise ValidationError(f"invalid setting {name}: {raw!r}", field=name) from exc
+
+
+def _origins(raw: Any) -> tuple[str, ...]:
+    """A list, or a comma-separated string, of origins."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError(raw)
+    origins = tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
+    if not all(_ORIGIN.fullmatch(origin) for origin in origins):
+        raise ValueError(raw)
+    return origins
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 
 from porfin_adapters.settings import Settings
 
@@ -17,7 +18,16 @@ def ensure_admin_token(settings: Settings) -> tuple[str, bool]:
     """
     if settings.admin_token:
         return settings.admin_token, False
-    path = settings.token_path
+    return ensure_secret_file(settings.token_path)
+
+
+def ensure_jwt_secret(settings: Settings) -> str:
+    """The key that signs access tokens: ``PORFIN_JWT_SECRET`` or a generated file."""
+    return settings.jwt_secret or ensure_secret_file(settings.jwt_secret_path)[0]
+
+
+def ensure_secret_file(path: Path) -> tuple[str, bool]:
+    """Read the secret kept in ``path``, or create it (mode 0600); True when just created."""
     if path.exists():
         return path.read_text(encoding="utf-8").strip(), False
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from porfin_cli.runtime import api_client, print_json, run_local, settings_for
+from porfin_cli.runtime import api_client, cli_actor, print_json, run_local, settings_for
 
 if TYPE_CHECKING:
     from porfin_adapters.container import Container
@@ -105,9 +105,10 @@ def show_chat(
             from porfin_core.use_cases.get_chat_timeline import TimelineQuery
 
             clinic_id = (await container.set_up_installation()()).clinic.id
-            found = await container.get_chat()(clinic_id, chat_id)
+            actor = cli_actor()
+            found = await container.get_chat()(clinic_id, chat_id, actor=actor)
             page = await container.get_chat_timeline()(
-                TimelineQuery(clinic_id=clinic_id, chat_id=chat_id, limit=limit)
+                TimelineQuery(clinic_id=clinic_id, chat_id=chat_id, limit=limit, actor=actor)
             )
             now = container.clock().now()
             return chat_json(found, now), [message_json(m) for m in page.items]

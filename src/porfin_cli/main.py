@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from porfin_cli import chats, serve, simulate
+from porfin_cli import audit, chats, serve, simulate, users
 
 app = typer.Typer(
     name="porfin",
@@ -18,6 +18,8 @@ app.command("init")(serve.init)
 app.command("serve")(serve.serve)
 app.command("simulate")(simulate.simulate)
 app.add_typer(chats.app, name="chats")
+app.add_typer(audit.app, name="audit")
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ import typer
 if TYPE_CHECKING:
     from porfin_adapters.container import Container
     from porfin_adapters.settings import Settings
+    from porfin_core.domain.audit import Actor
 
 T = TypeVar("T")
 
@@ -129,3 +130,17 @@ def print_json(value: Any) -> None:
 def stderr_is_tty() -> bool:
     """True when a person is watching stderr."""
     return sys.stderr.isatty()
+
+
+def cli_actor() -> Actor:
+    """Who acts at the terminal, for the audit log: the operating-system user running the
+    command (``cli:<login>``), with source ``cli``."""
+    import getpass
+
+    from porfin_core.domain.audit import Actor, ActorKind
+
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no login name in a bare container
+        login = "unknown"
+    return Actor(id=f"cli:{login}", kind=ActorKind.SYSTEM, source="cli")

@@ -63,6 +63,28 @@ def _check_free(host: str, port: int, url: str) -> None:
         fail(f"não foi possível escutar em {url}: {exc.strerror or exc}")
 
 
+PROMETHEUS_FILES = ("counter_", "gauge_", "histogram_", "summary_")
+
+
+def _share_metrics(settings: Settings, workers: int) -> None:
+    """With several workers, /metrics must add up every worker's values: prometheus-client's
+    multiprocess mode keeps them in files of ``PROMETHEUS_MULTIPROC_DIR`` (set here to
+    ``<data_dir>/prometheus`` unless already set). A previous run's files are removed."""
+    if not settings.metrics_enabled:
+        return
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        if workers <= 1:
+            return
+        directory = str(settings.data_dir / "prometheus")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        if stale.name.startswith(PROMETHEUS_FILES):
+            stale.unlink(missing_ok=True)
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Endereço (padrão 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Porta (padrão 8000).", min=1, max=65535)] = None,
@@ -91,6 +113,7 @@ def serve(
     )
     # The server (and each worker process) reads its settings from the environment.
     os.environ["PORFIN_DATA_DIR"] = str(settings.data_dir)
+    _share_metrics(settings, workers or settings.workers)
     try:
         uvicorn.run(
             "porfin_http.app:create_app_from_env",
@@ -100,8 +123,9 @@ def serve(
             workers=workers or settings.workers,
             loop="uvloop",
             http="httptools",
-            access_log=False,
+            access_log=False,  # Porfin's own (PORFIN_ACCESS_LOG) has the route and request id
             log_level="warning",
+            log_config=None,  # uvicorn's records go through Porfin's logging (same format)
         )
     except OSError as exc:
         fail(f"não foi possível iniciar o servidor em {url}: {exc}")

@@ -87,3 +87,21 @@ class TransactionConflict(PorfinError):
     """A concurrent transaction changed the same records; retrying the operation is safe."""
 
     code = "transaction_conflict"
+
+
+class InvalidCredentials(PorfinError):
+    """Wrong e-mail or password, or an invalid, expired or revoked token."""
+
+    code = "invalid_credentials"
+
+
+class AccountLocked(PorfinError):
+    """Too many failed logins: the account is locked for a while (``retry_after`` seconds)."""
+
+    code = "account_locked"
+
+
+class Forbidden(PorfinError):
+    """The caller's role does not allow the operation."""
+
+    code = "forbidden"

@@ -10,19 +10,22 @@ from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 
 import porfin_adapters.container as composition
 from porfin_adapters.container import Container
 from porfin_adapters.settings import Settings, load_settings
 from porfin_adapters.tokens import ensure_admin_token
-from porfin_http.auth import token_guard
+from porfin_http.auth import api_guard, token_guard
+from porfin_http.controllers.audit import AuditController
+from porfin_http.controllers.auth import AuthController, MeController
 from porfin_http.controllers.channels import ChannelController
 from porfin_http.controllers.chats import ChatController
 from porfin_http.controllers.health import health, ready
 from porfin_http.controllers.simulator import simulator_webhook
 from porfin_http.deps import Services
 from porfin_http.logging import configure_logging
+from porfin_http.operations import Operations
 from porfin_http.problems import EXCEPTION_HANDLERS
 
 API_VERSION = "0.1.0"
@@ -33,10 +36,13 @@ def create_app(container: Container) -> Litestar:
     settings: Settings = container.settings()
     token, _ = ensure_admin_token(settings)
     guard = token_guard(token)
+    authorize = api_guard(token, container.access_tokens(), container.clock())
     services = Services(container)
+    ops = Operations(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        ops.subscribe(container.dispatcher())
         await composition.start(container)
         installation = await container.set_up_installation()()
         app.state.clinic_id = installation.clinic.id
@@ -49,16 +55,22 @@ def create_app(container: Container) -> Litestar:
         finally:
             await composition.stop(container)
 
-    api = Router(path="/api/v1", route_handlers=[ChatController, ChannelController], guards=[guard])
+    api = Router(
+        path="/api/v1",
+        route_handlers=[ChatController, ChannelController, MeController, AuditController],
+        guards=[authorize],
+    )
+    sessions = Router(path="/api/v1", route_handlers=[AuthController])
     webhooks = Router(path="/", route_handlers=[simulator_webhook], guards=[guard])
 
-    return Litestar(
-        route_handlers=[health, ready, api, webhooks],
+    app = Litestar(
+        route_handlers=[health, ready, api, sessions, webhooks, *ops.route_handlers],
         dependencies={"container": Provide(lambda: services, sync_to_thread=False)},
         signature_namespace={"Services": Services},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
+        cors_config=ops.cors_config,
         openapi_config=OpenAPIConfig(
             title="Porfin API",
             version=API_VERSION,
@@ -69,13 +81,25 @@ def create_app(container: Container) -> Litestar:
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(
-                        type="http", scheme="bearer", description="The admin API token."
-                    )
+                        type="http",
+                        scheme="bearer",
+                        description="A staff access token (from /api/v1/auth/login) or the "
+                        "installation's admin token.",
+                    ),
+                    "OAuth2": SecurityScheme(
+                        type="oauth2",
+                        description="Log in with e-mail and password (Swagger UI's Authorize).",
+                        flows=OAuthFlows(
+                            password=OAuthFlow(token_url="/api/v1/auth/token", scopes={})
+                        ),
+                    ),
                 }
             ),
         ),
         debug=False,
+        logging_config=None,  # porfin_http.logging.configure_logging owns logging
     )
+    return ops.install(app)
 
 
 def create_app_from_env() -> Litestar:

@@ -1,4 +1,11 @@
-"""API authentication: the installation's admin bearer token (accounts come later)."""
+"""API authentication and authorization.
+
+Every ``/api/v1`` request carries ``Authorization: Bearer <token>``: a staff member's access
+token (JWT from ``/api/v1/auth/login``) or the installation's admin token (for automation and
+the first setup; it acts as an admin of the installation's clinic). Each operation declares the
+:class:`~porfin_core.permissions.Permission` it needs in its ``opt``; the guard checks it
+against the caller's role with the core's permission table.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +16,74 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
+from porfin_core.domain.clinic import Role
+from porfin_core.errors import Forbidden, InvalidCredentials
+from porfin_core.permissions import Permission, allows
+from porfin_core.ports.auth import AccessTokens, Principal
+from porfin_core.ports.clock import Clock
+
 ACTOR_ADMIN = "admin"
-BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
+BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}, {"OAuth2": []}]
+WEBHOOK: list[dict[str, list[str]]] = [{"BearerToken": []}]
 PUBLIC: list[dict[str, list[str]]] = [{}]
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="porfin"'}
+
+
+def needs(permission: Permission) -> dict[str, Any]:
+    """Route ``opt`` declaring the permission an operation needs."""
+    return {"permission": permission}
+
+
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    scheme, _, value = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise NotAuthorizedException("a valid bearer token is required", headers=_CHALLENGE)
+    return value.strip()
 
 
 def token_guard(token: str) -> Any:
-    """A guard accepting only ``Authorization: Bearer <token>`` (constant-time compare)."""
+    """A guard accepting only the admin token (the simulator webhook)."""
     expected = token.encode()
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        header = connection.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), expected):
-            raise NotAuthorizedException(
-                "a valid bearer token is required",
-                headers={"WWW-Authenticate": 'Bearer realm="porfin"'},
-            )
+        if not hmac.compare_digest(_bearer(connection).encode(), expected):
+            raise NotAuthorizedException("a valid bearer token is required", headers=_CHALLENGE)
         connection.scope["state"]["actor_id"] = ACTOR_ADMIN
 
     return guard
+
+
+def api_guard(admin_token: str, access_tokens: AccessTokens, clock: Clock) -> Any:
+    """Authenticate the caller, then check the operation's permission against their role."""
+    expected = admin_token.encode()
+
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
+        if connection.scope.get("method") == "OPTIONS":
+            return
+        token = _bearer(connection)
+        if hmac.compare_digest(token.encode(), expected):
+            principal = Principal(ACTOR_ADMIN, connection.app.state.clinic_id, Role.ADMIN)
+        else:
+            try:
+                principal = access_tokens.read(token, clock.now())
+            except InvalidCredentials as exc:
+                raise NotAuthorizedException(exc.message, headers=_CHALLENGE) from exc
+        state = connection.scope["state"]
+        state["principal"] = principal
+        state["actor_id"] = principal.user_id
+        permission = handler.opt.get("permission")
+        if permission is None or not allows(principal.role, permission):
+            raise Forbidden(
+                f"the role {principal.role.value!r} may not do this",
+                permission=str(permission),
+            )
+
+    return guard
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The authenticated caller of a request that passed :func:`api_guard`."""
+    principal: Principal = connection.scope["state"]["principal"]
+    return principal

@@ -34,6 +34,9 @@ STATUS_BY_CODE: dict[str, tuple[int, str]] = {
     "gateway_error": (502, "Messaging provider error"),
     "storage_unavailable": (503, "Storage unavailable"),
     "transaction_conflict": (503, "Too much contention, retry"),
+    "invalid_credentials": (401, "Invalid credentials"),
+    "account_locked": (423, "Account locked"),
+    "forbidden": (403, "Forbidden"),
 }
 
 _HTTP_CODES = {
@@ -67,6 +70,7 @@ class Problem:
     instance: str | None = None
     code: str | None = None
     errors: list[FieldError] | None = None
+    request_id: str | None = None
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
@@ -101,6 +105,9 @@ def problem_response(
         "instance": request.url.path,
         "code": code,
     }
+    # The X-Request-ID of the answer (porfin_http.middleware), to quote in a support request.
+    if request_id := request.scope.get("state", {}).get("request_id"):
+        body["request_id"] = request_id
     if errors:
         body["errors"] = errors
     if extra:
@@ -131,10 +138,17 @@ def porfin_error_handler(request: Request[Any, Any, Any], exc: PorfinError) -> R
         headers = {"Retry-After": "1"} if status == 503 else None
         return problem_response(request, status, exc.code, title, detail, headers=headers)
     fields = {k: _jsonable(v) for k, v in exc.fields.items()}
+    headers = None
+    if "retry_after" in fields:
+        headers = {"Retry-After": str(fields["retry_after"])}
+    elif status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="porfin"'}
     errors = None
     if "field" in fields:
         errors = [{"field": str(fields.pop("field")), "message": exc.message}]
-    return problem_response(request, status, exc.code, title, exc.message, errors, fields)
+    return problem_response(
+        request, status, exc.code, title, exc.message, errors, fields, headers=headers
+    )
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from porfin_core.domain.audit import AuditRecord
 from porfin_core.domain.channel import Channel
 from porfin_core.domain.chat import Chat
 from porfin_core.domain.message import MediaRef, Message
@@ -262,3 +263,83 @@ class ChannelOut(msgspec.Struct):
             active=channel.active,
             created_at=channel.created_at,
         )
+
+
+class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
+    """E-mail and password."""
+
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+
+
+class RefreshIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The refresh token received at login or at the last refresh."""
+
+    refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+
+
+class SessionOut(msgspec.Struct):
+    """Tokens of a session. ``access_token`` goes in ``Authorization: Bearer``; keep
+    ``refresh_token`` secret: it works once and buys the next pair."""
+
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_in: int
+    refresh_token: str
+    refresh_expires_at: datetime
+
+
+class UserOut(msgspec.Struct):
+    """A staff account (never its password hash)."""
+
+    id: str
+    clinic_id: str
+    name: str
+    email: str
+    role: Literal["admin", "manager", "secretary"]
+    active: bool
+    permissions: list[str]
+
+
+class AuditRecordOut(msgspec.Struct):
+    """One audit record, exactly as chained (see docs/audit.md for the canonical form)."""
+
+    clinic_id: str
+    seq: Annotated[int, msgspec.Meta(description="Position in the clinic's chain, from 1.")]
+    at: datetime
+    actor_id: str
+    actor_kind: Annotated[str, msgspec.Meta(description="`user`, `system` or `api_token`.")]
+    action: Annotated[str, msgspec.Meta(examples=["chat.read"])]
+    resource_type: str
+    resource_id: str
+    source: Annotated[str, msgspec.Meta(description="Client IP address, `cli` or `system`.")]
+    request_id: str | None
+    details: dict[str, str]
+    prev_hash: Annotated[str, msgspec.Meta(description="`hash` of the previous record.")]
+    hash: Annotated[str, msgspec.Meta(description="SHA-256 (hex) of the canonical form.")]
+
+    @classmethod
+    def of(cls, record: AuditRecord) -> AuditRecordOut:
+        """Present ``record``."""
+        return cls(
+            clinic_id=record.clinic_id,
+            seq=record.seq,
+            at=record.at,
+            actor_id=record.actor_id,
+            actor_kind=record.actor_kind,
+            action=record.action,
+            resource_type=record.resource_type,
+            resource_id=record.resource_id,
+            source=record.source,
+            request_id=record.request_id,
+            details=dict(record.details),
+            prev_hash=record.prev_hash,
+            hash=record.hash,
+        )
+
+
+class AuditPage(msgspec.Struct):
+    """A page of audit records, newest first."""
+
+    items: list[AuditRecordOut]
+    next_cursor: str | None

@@ -82,6 +82,7 @@ SLOW_ON = {
     "firestore": {
         "test_same_message_delivered_ten_times_concurrently_is_stored_once",
         "test_one_person_in_two_number_formats_is_one_customer_even_concurrently",
+        "test_concurrent_appends_from_two_processes_never_fork_the_chain",
         "test_two_concurrent_creations_of_one_e_mail_make_one_account",
         "test_a_refresh_token_is_spent_once_even_concurrently",
     }

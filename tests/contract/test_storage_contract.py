@@ -157,6 +157,9 @@ async def test_chat_list_filters(backend, clock):
     assert await ids(unassigned=True) == ["chat03", "chat02", "chat01"]
     assert await ids(unread=True) == ["chat02"]
     assert await ids(mode=ChatMode.AI, unread=True) == ["chat02"]
+    assert await ids(visible_to="staff1") == ["chat03", "chat02", "chat01", "chat00"]
+    assert await ids(visible_to="staff2") == ["chat03", "chat02", "chat01"]
+    assert await ids(visible_to="staff2", status=ChatStatus.OPEN) == ["chat03", "chat02"]
 
 
 async def test_chat_search_by_name_phone_and_message_text(backend, clock):

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from argon2 import PasswordHasher
 from dependency_injector import providers
 from litestar.testing import TestClient
 
 from porfin_adapters.container import Container, create_container
+from porfin_adapters.security.passwords import Argon2PasswordHasher
 from porfin_adapters.settings import Settings, StorageKind
 from porfin_http.app import create_app
 from tests.support import FixedClock
 
 TOKEN = "test-token"
+# argon2id with the smallest cost: the same code path, in milliseconds instead of 50 ms.
+FAST_HASHER = Argon2PasswordHasher(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -27,6 +31,7 @@ def container(tmp_path, clock) -> Container:
     settings = Settings(storage=StorageKind.SQLITE, data_dir=tmp_path, admin_token=TOKEN)
     container = create_container(settings)
     container.clock.override(providers.Object(clock))
+    container.password_hasher.override(providers.Object(FAST_HASHER))
     return container
 
 

@@ -92,3 +92,51 @@ def test_errors_are_one_line_on_stderr_with_a_non_zero_exit(porfin, args, messag
 def test_usage_errors_exit_with_2(porfin):
     assert porfin("chats", "list", "--limit", "0").exit_code == 2
     assert porfin("simulate", "Oi").exit_code == 2  # --from is required
+
+
+def test_users_add_and_list(porfin):
+    added = porfin(
+        "users",
+        "add",
+        "--email",
+        "Ana@Clinica.com.br",
+        "--name",
+        "Ana Souza",
+        "--role",
+        "secretary",
+        "--password",
+        "uma senha longa",
+        "--json",
+    )
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["email"] == "ana@clinica.com.br"
+    listed = json.loads(porfin("users", "list", "--json").stdout)
+    assert [(u["email"], u["role"]) for u in listed] == [("ana@clinica.com.br", "secretary")]
+    again = porfin(
+        "users",
+        "add",
+        "--email",
+        "ana@clinica.com.br",
+        "--name",
+        "Ana",
+        "--role",
+        "secretary",
+        "--password",
+        "uma senha longa",
+    )
+    assert again.exit_code == 1
+    assert "conflito" in again.stderr
+    short = porfin(
+        "users",
+        "add",
+        "--email",
+        "b@clinica.com.br",
+        "--name",
+        "B",
+        "--role",
+        "manager",
+        "--password",
+        "curta",
+    )
+    assert short.exit_code == 1
+    assert "password" in short.stderr

@@ -141,13 +141,18 @@ def test_unknown_routes_and_methods_are_problems(client):
 def test_openapi_documents_every_operation_with_its_problems(client):
     schema = client.get("/schema/openapi.json").json()
     assert schema["openapi"].startswith("3.1")
-    assert "BearerToken" in schema["components"]["securitySchemes"]
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["OAuth2"]["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
-            if path in ("/health", "/ready"):
-                assert operation["security"] == [{}]
+            if path in ("/health", "/ready", "/metrics") or path.startswith("/api/v1/auth/"):
+                assert operation["security"] == [{}], (method, path)
                 continue
-            assert operation["security"] == [{"BearerToken": []}], (method, path)
+            if path.startswith("/webhooks/"):
+                assert operation["security"] == [{"BearerToken": []}], (method, path)
+            else:
+                assert operation["security"] == [{"BearerToken": []}, {"OAuth2": []}]
+                assert "403" in operation["responses"], (method, path)
             assert "401" in operation["responses"], (method, path)
             assert PROBLEM in operation["responses"]["401"]["content"], (method, path)
     assert client.get("/schema/swagger").status_code == 200

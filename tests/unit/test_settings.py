@@ -193,3 +193,93 @@ def test_settings_are_immutable():
     settings = Settings(storage=StorageKind.MEMORY)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         settings.port = 1  # type: ignore[misc]
+
+
+def test_operations_defaults():
+    settings = load_settings({})
+    assert settings.access_log is False
+    assert settings.cors_origins == ()
+    assert settings.hsts_max_age == 0
+    assert settings.metrics_enabled is True
+    assert settings.metrics_token is None
+
+
+def test_operations_from_the_environment():
+    settings = load_settings(
+        {
+            "PORFIN_ACCESS_LOG": "true",
+            "PORFIN_CORS_ORIGINS": " https://app.clinica.com.br, http://localhost:5173 ,",
+            "PORFIN_HSTS_MAX_AGE": "31536000",
+            "PORFIN_METRICS_ENABLED": "no",
+            "PORFIN_METRICS_TOKEN": "a-long-enough-metrics-token",
+        }
+    )
+    assert settings.access_log is True
+    assert settings.cors_origins == ("https://app.clinica.com.br", "http://localhost:5173")
+    assert settings.hsts_max_age == 31_536_000
+    assert settings.metrics_enabled is False
+    assert settings.metrics_token == "a-long-enough-metrics-token"
+    assert "a-long-enough" not in repr(settings)
+
+
+def test_operations_from_the_file(empty_dir):
+    config = write_config(
+        empty_dir / "ops.toml",
+        """
+        [porfin]
+        access_log = true
+        cors_origins = ["https://*.clinica.com.br", "http://[::1]:3000", "*"]
+        metrics_enabled = false
+        """,
+    )
+    settings = load_settings({"PORFIN_CONFIG": str(config)})
+    assert settings.access_log is True
+    assert settings.cors_origins == ("https://*.clinica.com.br", "http://[::1]:3000", "*")
+    assert settings.metrics_enabled is False
+
+
+@pytest.mark.parametrize("value", ["1", "TRUE", "yes", "On"])
+def test_booleans_accept_the_usual_spellings(value):
+    assert load_settings({"PORFIN_ACCESS_LOG": value}).access_log is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORFIN_ACCESS_LOG", "maybe"),
+        ("PORFIN_METRICS_ENABLED", "2"),
+        ("PORFIN_HSTS_MAX_AGE", "-1"),
+        ("PORFIN_HSTS_MAX_AGE", "63072001"),
+        ("PORFIN_CORS_ORIGINS", "https://app.clinica.com.br/"),  # browsers send no slash
+        ("PORFIN_CORS_ORIGINS", "app.clinica.com.br"),
+        ("PORFIN_CORS_ORIGINS", "https://ok.com,ftp://files.com"),
+    ],
+)
+def test_invalid_operations_values(name, value):
+    field = name.removeprefix("PORFIN_").lower()
+    with pytest.raises(ValidationError) as info:
+        load_settings({name: value})
+    assert info.value.fields == {"field": field}
+
+
+def test_a_short_metrics_token_is_refused_without_echoing_it():
+    with pytest.raises(ValidationError) as info:
+        load_settings({"PORFIN_METRICS_TOKEN": "secret"})
+    assert info.value.fields == {"field": "metrics_token"}
+    assert "secret" not in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("[porfin]\naccess_log = 1\n", "access_log"),
+        ("[porfin]\ncors_origins = 3\n", "cors_origins"),
+        ("[porfin]\ncors_origins = [1]\n", "cors_origins"),
+        ("[porfin]\nhsts_max_age = true\n", "hsts_max_age"),
+    ],
+)
+def test_operations_values_of_the_wrong_type_in_the_file(empty_dir, body, field):
+    config = write_config(empty_dir / "bad.toml", body)
+    with pytest.raises(ValidationError) as info:
+        load_settings({"PORFIN_CONFIG": str(config)})
+    assert info.value.fields == {"field": field}

@@ -12,6 +12,8 @@ docs/storage-firestore.md)::
         messages/{message_id}                         (+ _sort_micros, _words)
         provider_ids/{channel_id|provider_message_id} -> message_id (dedupe)
         pending_statuses/{id}                         (+ _key: channel_id|provider_message_id)
+        audit/{seq, 12 digits}                        (+ _at_micros, _facets; see audit.py)
+        audit_chain/head                              {seq, hash} of the chain's last record
     {root}channel_index/{channel_id}                  -> clinic_id (webhooks know only the id)
     {root}outbox/{event_id}                           committed, undispatched events
 
@@ -49,6 +51,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import attrs
 import grpc
 from google.api_core import exceptions as gexc
 from google.api_core.retry import AsyncRetry, if_exception_type
@@ -458,6 +461,27 @@ class _Unsatisfiable(Exception):
     """The filters contradict each other (an assignee and unassigned)."""
 
 
+def _query_facets(query: ChatQuery) -> list[str] | None:
+    """Facet keys of which every chat matching the query's filters carries at least one;
+    None without filters. ``visible_to`` (assigned to someone or to nobody) is the only
+    filter that needs two keys.
+
+    Raises:
+        _Unsatisfiable: no chat can match.
+    """
+    if query.visible_to is None:
+        facet = _query_facet(query)
+        return None if facet is None else [facet]
+    if query.unassigned or query.assignee_id == query.visible_to:
+        return [_query_facet(attrs.evolve(query, visible_to=None)) or ""]
+    if query.assignee_id is not None:
+        raise _Unsatisfiable
+    return [
+        _query_facet(attrs.evolve(query, visible_to=None, assignee_id=query.visible_to)) or "",
+        _query_facet(attrs.evolve(query, visible_to=None, unassigned=True)) or "",
+    ]
+
+
 def _query_facet(query: ChatQuery) -> str | None:
     """The facet key every chat matching the query's filters carries; None without filters.
 
@@ -547,7 +571,7 @@ class FirestoreChatRepository(_Repo):
         limit = check_limit(query.limit)
         after = _decode_sort_cursor(query.cursor)
         try:
-            facet = _query_facet(query)
+            facets = _query_facets(query)
         except _Unsatisfiable:
             return Page([])
         search = (query.search or "").strip()
@@ -555,17 +579,19 @@ class FirestoreChatRepository(_Repo):
             tokens = _tokens(search)
             if not tokens:
                 return Page([])
-            return await self._search(query.clinic_id, facet, tokens, digits(search), after, limit)
+            return await self._search(query.clinic_id, facets, tokens, digits(search), after, limit)
         chats: AsyncQuery | AsyncCollectionReference = self._s.sub(query.clinic_id, "chats")
-        if facet is not None:
-            chats = chats.where(filter=FieldFilter("_facets", "array_contains", facet))
+        if facets is not None and len(facets) == 1:
+            chats = chats.where(filter=FieldFilter("_facets", "array_contains", facets[0]))
+        elif facets is not None:
+            chats = chats.where(filter=FieldFilter("_facets", "array_contains_any", facets))
         snapshots = await self._s.query(_newest_first(chats, after, limit + 1))
         return _chat_page([_entry(s) for s in snapshots], limit, None)
 
     async def _search(
         self,
         clinic_id: str,
-        facet: str | None,
+        facets: list[str] | None,
         tokens: Tokens,
         number: str,
         after: SortKey | None,
@@ -575,7 +601,7 @@ class FirestoreChatRepository(_Repo):
         use_phone = len(number) >= _MIN_PHONE_DIGITS
 
         def facet_ok(doc: Doc) -> bool:
-            return facet is None or facet in doc.get("_facets", ())
+            return facets is None or any(f in doc.get("_facets", ()) for f in facets)
 
         def name_or_phone(doc: Doc) -> bool:
             if _starts_a_word(phrase, _tokens(doc["customer_name"])):
@@ -813,6 +839,10 @@ class FirestoreUnitOfWork:
         self.chats = FirestoreChatRepository(self._session)
         self.messages = FirestoreMessageRepository(self._session)
         self.pending_statuses = FirestorePendingStatusRepository(self._session, ids)
+        # Imported here: the audit module builds on this module's helpers.
+        from porfin_adapters.firestore.audit import FirestoreAuditLog
+
+        self.audit = FirestoreAuditLog(self._session)
         # Imported here: the accounts module builds on this module's helpers.
         from porfin_adapters.firestore import accounts
 
@@ -848,6 +878,7 @@ class FirestoreUnitOfWork:
         self._session.transaction = None
         self._session.writes.clear()
         self._events.clear()
+        self.audit.discard()
         try:
             if transaction is not None and not self._committed:
                 await _rollback(self._session, transaction)
@@ -876,6 +907,8 @@ class FirestoreUnitOfWork:
         stored = [StoredEvent(self._ids.new_id(), event) for event in self._events]
         outbox = self._session.top("outbox")
         try:
+            # First: it reads the audit chain heads through the transaction.
+            await self.audit.write_pending(transaction)
             for ref, doc in self._session.writes.values():
                 if doc is None:
                     transaction.delete(ref)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
+from porfin_adapters.memory.audit import MemoryAuditLog, chain
 from porfin_adapters.serialization import (
     event_from_document,
     event_to_document,
@@ -20,6 +21,7 @@ from porfin_adapters.serialization import (
     utc_micros,
 )
 from porfin_adapters.text import digits, fold, phone_query
+from porfin_core.domain.audit import AuditEntry
 from porfin_core.domain.channel import Channel
 from porfin_core.domain.chat import Chat
 from porfin_core.domain.clinic import Clinic
@@ -50,6 +52,8 @@ class MemoryStore:
                 "identities",
                 "provider_ids",
                 "pending_statuses",
+                "audit",
+                "audit_heads",
                 "staff_users",
                 "refresh_tokens",
                 "outbox",
@@ -136,6 +140,8 @@ def _chat_matches(store: MemoryStore, doc: Doc, query: ChatQuery) -> bool:
     if query.assignee_id is not None and doc["assignee_id"] != query.assignee_id:
         return False
     if query.unassigned and doc["assignee_id"] is not None:
+        return False
+    if query.visible_to is not None and doc["assignee_id"] not in (None, query.visible_to):
         return False
     if query.unread and doc["unread_count"] == 0:
         return False
@@ -276,6 +282,8 @@ class MemoryUnitOfWork:
         self._on_commit = on_commit
         self._writes: dict[tuple[str, str], Doc | None] = {}
         self._events: list[DomainEvent] = []
+        self._audit: list[AuditEntry] = []
+        self.audit = MemoryAuditLog(store, self._audit)
         self.clinics = MemoryClinicRepository(store, self._writes)
         self.channels = MemoryChannelRepository(store, self._writes)
         self.customers = MemoryCustomerRepository(store, self._writes)
@@ -301,6 +309,7 @@ class MemoryUnitOfWork:
     ) -> None:
         self._writes.clear()
         self._events.clear()
+        self._audit.clear()
         if not self._read_only:
             self._store.write_lock.release()
 
@@ -318,8 +327,10 @@ class MemoryUnitOfWork:
                 self._store.tables[table][key] = doc
         for item in stored:
             self._store.tables["outbox"][item.id] = event_to_document(item.event)
+        chain(self._store, self._audit)
         self._writes.clear()
         self._events.clear()
+        self._audit.clear()
         if self._on_commit is not None and stored:
             self._on_commit(stored)
 

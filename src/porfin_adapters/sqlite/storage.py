@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from porfin_adapters.serialization import utc_micros
+from porfin_adapters.sqlite.audit import SqliteAuditLog
 from porfin_adapters.sqlite.database import Reader, SqliteDatabase, Write
 from porfin_adapters.text import digits, fold, phone_query
 from porfin_core.domain.channel import Channel
@@ -327,6 +328,9 @@ class SqliteChatRepository(_Repo):
             params.append(query.assignee_id)
         if query.unassigned:
             where.append("assignee_id IS NULL")
+        if query.visible_to is not None:
+            where.append("(assignee_id IS NULL OR assignee_id = ?)")
+            params.append(query.visible_to)
         if query.unread:
             where.append("unread_count > 0")
         if query.search and query.search.strip():
@@ -499,6 +503,7 @@ class SqliteUnitOfWork:
         self.chats = SqliteChatRepository(conn, tracker)
         self.messages = SqliteMessageRepository(conn, tracker)
         self.pending_statuses = SqlitePendingStatusRepository(conn, tracker)
+        self.audit = SqliteAuditLog(conn, tracker)
         # Imported here: the accounts module builds on this module's helpers.
         from porfin_adapters.sqlite import accounts
 

@@ -81,24 +81,3 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     MANAGER = "manager"
     SECRETARY = "secretary"
-
-
-@attrs.define(kw_only=True)
-class StaffUser:
-    """A person working at the clinic who uses Porfin.
-
-    Attributes:
-        id: Stable identifier.
-        clinic_id: The clinic they belong to.
-        name: Display name.
-        email: Login e-mail (unique per clinic).
-        role: Admin, manager or secretary.
-        active: Disabled users keep their history but cannot act.
-    """
-
-    id: str
-    clinic_id: str
-    name: str
-    email: str
-    role: Role
-    active: bool = True

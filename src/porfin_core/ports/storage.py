@@ -20,7 +20,9 @@ from porfin_core.domain.clinic import Clinic
 from porfin_core.domain.customer import Customer
 from porfin_core.domain.events import DomainEvent
 from porfin_core.domain.message import Message, StatusChange
+from porfin_core.domain.staff import RefreshToken, StaffUser
 from porfin_core.pagination import DEFAULT_PAGE_SIZE, Page
+from porfin_core.ports.audit import AuditLog
 
 
 @attrs.frozen(kw_only=True)
@@ -35,6 +37,8 @@ class ChatQuery:
         assignee_id: Only chats assigned to this staff member.
         unassigned: Only chats nobody is in charge of.
         unread: Only chats with unread patient messages.
+        visible_to: Only chats assigned to this staff member or to nobody (what a
+            secretary's limited chat access covers).
         search: Case- and accent-insensitive text found in the customer's name, their phone
             digits, or any message of the chat.
         limit: Page size.
@@ -47,6 +51,7 @@ class ChatQuery:
     assignee_id: str | None = None
     unassigned: bool = False
     unread: bool = False
+    visible_to: str | None = None
     search: str | None = None
     limit: int = DEFAULT_PAGE_SIZE
     cursor: str | None = None
@@ -203,11 +208,52 @@ class PendingStatusRepository(Protocol):
         ...
 
 
+class StaffUserRepository(Protocol):
+    """Staff accounts."""
+
+    async def get(self, clinic_id: str, user_id: str) -> StaffUser:
+        """Return the user. Raises: NotFound (also for another clinic's user)."""
+        ...
+
+    async def find_by_email(self, email: str) -> StaffUser | None:
+        """The account with this (normalized) e-mail, in any clinic, or None."""
+        ...
+
+    async def list(self, clinic_id: str) -> list[StaffUser]:
+        """The clinic's users, oldest first."""
+        ...
+
+    async def save(self, user: StaffUser) -> None:
+        """Insert or replace the user.
+
+        Raises:
+            Conflict: another account already uses this e-mail.
+        """
+        ...
+
+
+class RefreshTokenRepository(Protocol):
+    """Refresh tokens, found by the hash of the token."""
+
+    async def find_by_hash(self, token_hash: str) -> RefreshToken | None:
+        """The token whose SHA-256 is ``token_hash``, or None."""
+        ...
+
+    async def family(self, family_id: str) -> list[RefreshToken]:
+        """Every token of one login, oldest first."""
+        ...
+
+    async def save(self, token: RefreshToken) -> None:
+        """Insert or replace the token."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One atomic change: repositories plus the events to publish once it is committed.
 
     Use as ``async with uow_factory() as uow: ...; await uow.commit()``. Leaving the block
-    without committing discards every write.
+    without committing discards every write. ``audit`` records who did what: its appends
+    commit with the change they describe.
     """
 
     clinics: ClinicRepository
@@ -216,6 +262,9 @@ class UnitOfWork(Protocol):
     chats: ChatRepository
     messages: MessageRepository
     pending_statuses: PendingStatusRepository
+    audit: AuditLog
+    staff: StaffUserRepository
+    refresh_tokens: RefreshTokenRepository
 
     def record(self, events: Iterable[DomainEvent]) -> None:
         """Add events to the outbox, committed with the state change."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from porfin_core.domain.audit import Actor, AuditAction, AuditEntry
 from porfin_core.domain.chat import ChatMode, ChatStatus
 from porfin_core.domain.message import (
     Author,
@@ -14,10 +15,13 @@ from porfin_core.domain.message import (
     StatusChange,
 )
 from porfin_core.errors import GatewayError, ValidationError, WindowClosed
+from porfin_core.ports.auth import Principal
 from porfin_core.ports.clock import Clock, IdGenerator
 from porfin_core.ports.messaging import GatewayDirectory
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
+from porfin_core.use_cases._audit import actor_of
 from porfin_core.use_cases._transaction import transact
+from porfin_core.use_cases._visibility import visible
 
 MAX_TEXT_LENGTH = 4096
 """WhatsApp's limit for a text message body."""
@@ -32,12 +36,18 @@ class SendText:
         chat_id: The chat to write to.
         author_id: The staff member (user id).
         text: The message.
+        viewer: The staff member's identity and role; a secretary writes only to chats
+            assigned to them or to nobody.
+        actor: Who sends and from where, for the audit record (default: the staff user
+            ``author_id``).
     """
 
     clinic_id: str
     chat_id: str
     author_id: str
     text: str
+    viewer: Principal | None = None
+    actor: Actor | None = None
 
 
 @attrs.define(kw_only=True)
@@ -47,6 +57,10 @@ class SendStaffMessage:
     Outside the 24-hour customer-service window free text is refused (``window_closed``):
     WhatsApp only delivers approved templates then. A staff reply means a person is handling
     the chat: the AI stops answering it, and an unassigned chat becomes the author's.
+
+    The pending message and its audit record (``message.send``) commit together; the
+    gateway's answer (``sent``/``failed``) is written to the message without a record of its
+    own: it is the outcome of the audited send, and the message keeps its status history.
     """
 
     uow_factory: UnitOfWorkFactory
@@ -72,7 +86,7 @@ class SendStaffMessage:
             )
 
         async def record(uow: UnitOfWork) -> tuple[Message, str]:
-            chat = await uow.chats.get(command.clinic_id, command.chat_id)
+            chat = visible(await uow.chats.get(command.clinic_id, command.chat_id), command.viewer)
             customer = await uow.customers.get(command.clinic_id, chat.customer_id)
             now = self.clock.now()
             if not chat.window_open(now):
@@ -107,6 +121,17 @@ class SendStaffMessage:
             await uow.chats.save(chat)
             await uow.messages.save(message)
             uow.record(chat.pull_events() + message.pull_events())
+            await uow.audit.append(
+                AuditEntry.of(
+                    actor_of(command.actor, command.author_id),
+                    clinic_id=chat.clinic_id,
+                    at=now,
+                    action=AuditAction.MESSAGE_SEND,
+                    resource_type="message",
+                    resource_id=message.id,
+                    details={"chat_id": chat.id, "customer_id": chat.customer_id},
+                )
+            )
             await uow.commit()
             recipient = customer.phone or customer.identities[0].value
             return message, recipient

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from porfin_core.domain.audit import SYSTEM_ACTOR, AuditAction, AuditEntry
 from porfin_core.domain.channel import Channel, Provider
 from porfin_core.domain.clinic import DEFAULT_TIMEZONE, Clinic
 from porfin_core.ports.clock import Clock, IdGenerator
@@ -25,6 +26,7 @@ class SetUpInstallation:
     """Create the default clinic with a simulator channel unless a clinic exists already.
 
     The simulator channel lets a new installation be tried without any WhatsApp account.
+    What it creates is recorded in the clinic's audit log, by the system.
     """
 
     uow_factory: UnitOfWorkFactory
@@ -53,6 +55,7 @@ class SetUpInstallation:
             else:
                 clinic = Clinic(id=self.ids.new_id(), name=clinic_name, timezone=timezone)
                 await uow.clinics.save(clinic)
+                await uow.audit.append(self._created(clinic.id, AuditAction.CLINIC_CREATE))
             channel = Channel(
                 id=self.ids.new_id(),
                 clinic_id=clinic.id,
@@ -61,7 +64,20 @@ class SetUpInstallation:
                 created_at=self.clock.now(),
             )
             await uow.channels.save(channel)
+            await uow.audit.append(self._created(clinic.id, AuditAction.CHANNEL_CREATE, channel.id))
             await uow.commit()
             return Installation(clinic=clinic, channel=channel, created=True)
 
         return await transact(self.uow_factory, work)
+
+    def _created(
+        self, clinic_id: str, action: AuditAction, resource_id: str | None = None
+    ) -> AuditEntry:
+        return AuditEntry.of(
+            SYSTEM_ACTOR,
+            clinic_id=clinic_id,
+            at=self.clock.now(),
+            action=action,
+            resource_type=action.split(".", 1)[0],
+            resource_id=resource_id or clinic_id,
+        )

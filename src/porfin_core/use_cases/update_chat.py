@@ -6,11 +6,16 @@ from datetime import datetime
 
 import attrs
 
+from porfin_core.domain.audit import Actor, AuditAction, AuditEntry
 from porfin_core.domain.chat import Chat, ChatMode, ChatStatus
-from porfin_core.errors import ValidationError
+from porfin_core.errors import Forbidden, ValidationError
+from porfin_core.permissions import sees_all_chats
+from porfin_core.ports.auth import Principal
 from porfin_core.ports.clock import Clock
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
+from porfin_core.use_cases._audit import actor_of
 from porfin_core.use_cases._transaction import transact
+from porfin_core.use_cases._visibility import visible
 
 
 @attrs.frozen(kw_only=True)
@@ -29,6 +34,10 @@ class ChangeChat:
         unassign: Leave the chat with nobody in charge.
         status: ``open`` or ``closed``.
         mark_read: Staff have read every patient message.
+        viewer: The staff member asking; a secretary acts only on chats assigned to them or
+            to nobody, and may assign a chat only to themselves.
+        actor: Who asks and from where, for the audit record (default: the staff user
+            ``actor_id``, else Porfin itself).
     """
 
     clinic_id: str
@@ -41,6 +50,22 @@ class ChangeChat:
     unassign: bool = False
     status: str | None = None
     mark_read: bool = False
+    viewer: Principal | None = None
+    actor: Actor | None = None
+
+
+def _audit_details(command: ChangeChat) -> dict[str, str]:
+    """The changes asked for, as the audit record keeps them."""
+    details = {
+        "mode": command.mode,
+        "paused_until": command.paused_until.isoformat() if command.paused_until else None,
+        "reason": command.reason[:200] if command.reason is not None else None,
+        "assignee_id": command.assignee_id,
+        "unassign": "true" if command.unassign else None,
+        "status": command.status,
+        "mark_read": "true" if command.mark_read else None,
+    }
+    return {key: value for key, value in details.items() if value is not None}
 
 
 def _parse(enum_type: type[ChatMode] | type[ChatStatus], value: str, field: str) -> str:
@@ -56,7 +81,8 @@ class UpdateChat:
     """Apply a staff member's changes to a chat in one transaction.
 
     Covers switching the AI on or off, pausing it until a time, handing the chat to a person
-    with a reason, assigning, closing and reopening.
+    with a reason, assigning, closing and reopening. The change and its audit record
+    (``chat.update``, with the changes asked for) commit together.
     """
 
     uow_factory: UnitOfWorkFactory
@@ -88,9 +114,16 @@ class UpdateChat:
             raise ValidationError("assignee_id is empty", field="assignee_id")
         if command.assignee_id is not None and command.unassign:
             raise ValidationError("assign or unassign, not both", field="assignee_id")
+        viewer = command.viewer
+        if (
+            viewer is not None
+            and command.assignee_id not in (None, viewer.user_id)
+            and not sees_all_chats(viewer.role)
+        ):
+            raise Forbidden("you may assign chats only to yourself", field="assignee_id")
 
         async def work(uow: UnitOfWork) -> Chat:
-            chat = await uow.chats.get(command.clinic_id, command.chat_id)
+            chat = visible(await uow.chats.get(command.clinic_id, command.chat_id), viewer)
             now = self.clock.now()
             by = command.actor_id
             if mode is ChatMode.AI:
@@ -111,6 +144,17 @@ class UpdateChat:
                 chat.mark_read()
             await uow.chats.save(chat)
             uow.record(chat.pull_events())
+            await uow.audit.append(
+                AuditEntry.of(
+                    actor_of(command.actor, command.actor_id),
+                    clinic_id=chat.clinic_id,
+                    at=now,
+                    action=AuditAction.CHAT_UPDATE,
+                    resource_type="chat",
+                    resource_id=chat.id,
+                    details=_audit_details(command),
+                )
+            )
             await uow.commit()
             return chat
 

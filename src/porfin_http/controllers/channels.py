@@ -7,7 +7,8 @@ from typing import Any
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 
-from porfin_http.auth import BEARER
+from porfin_core.permissions import Permission
+from porfin_http.auth import BEARER, needs, principal_of
 from porfin_http.deps import Services
 from porfin_http.problems import problems
 from porfin_http.schemas import ChannelOut
@@ -20,9 +21,14 @@ class ChannelController(Controller):
     tags = ["channels"]
     security = BEARER
 
-    @get("/", summary="List channels", responses=problems(401))
+    @get(
+        "/",
+        summary="List channels",
+        opt=needs(Permission.CHANNELS_VIEW),
+        responses=problems(401, 403),
+    )
     async def list_channels(
         self, request: Request[Any, Any, Any], container: NamedDependency[Services]
     ) -> list[ChannelOut]:
-        channels = await container.list_channels()(request.app.state.clinic_id)
+        channels = await container.list_channels()(principal_of(request).clinic_id)
         return [ChannelOut.of(c) for c in channels]

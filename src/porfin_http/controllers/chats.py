@@ -11,11 +11,13 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from porfin_core.domain.chat import ChatMode, ChatStatus
 from porfin_core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from porfin_core.permissions import Permission
 from porfin_core.ports.storage import ChatQuery
 from porfin_core.use_cases.get_chat_timeline import TimelineQuery
 from porfin_core.use_cases.send_staff_message import SendText
 from porfin_core.use_cases.update_chat import ChangeChat
-from porfin_http.auth import BEARER
+from porfin_http.actors import actor_of
+from porfin_http.auth import BEARER, needs, principal_of
 from porfin_http.deps import Services
 from porfin_http.problems import problems
 from porfin_http.schemas import (
@@ -37,13 +39,11 @@ Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previ
 
 
 def _clinic_id(request: Request[Any, Any, Any]) -> str:
-    clinic_id: str = request.app.state.clinic_id
-    return clinic_id
+    return principal_of(request).clinic_id
 
 
 def _actor(request: Request[Any, Any, Any]) -> str:
-    actor: str = request.scope["state"].get("actor_id", "admin")
-    return actor
+    return principal_of(request).user_id
 
 
 class ChatController(Controller):
@@ -57,7 +57,8 @@ class ChatController(Controller):
         "/",
         summary="List chats",
         description="Most recent activity first, filtered and searched; cursor pagination.",
-        responses=problems(400, 401, 422),
+        opt=needs(Permission.CHATS_OWN),
+        responses=problems(400, 401, 403, 422),
     )
     async def list_chats(
         self,
@@ -86,19 +87,27 @@ class ChatController(Controller):
                 search=q,
                 limit=limit,
                 cursor=cursor,
-            )
+            ),
+            principal_of(request),
         )
         now = container.clock().now()
         return ChatPage([ChatOut.of(c, now) for c in page.items], page.next_cursor)
 
-    @get("/{chat_id:str}", summary="Get a chat", responses=problems(401, 404))
+    @get(
+        "/{chat_id:str}",
+        summary="Get a chat",
+        opt=needs(Permission.CHATS_OWN),
+        responses=problems(401, 403, 404),
+    )
     async def get_chat(
         self,
         request: Request[Any, Any, Any],
         container: NamedDependency[Services],
         chat_id: FromPath[str],
     ) -> ChatOut:
-        chat = await container.get_chat()(_clinic_id(request), chat_id)
+        chat = await container.get_chat()(
+            _clinic_id(request), chat_id, principal_of(request), actor=actor_of(request)
+        )
         return ChatOut.of(chat, container.clock().now())
 
     @patch(
@@ -106,7 +115,8 @@ class ChatController(Controller):
         summary="Change a chat",
         description="Switch the AI on/off, pause it, hand off with a reason, assign, "
         "close/reopen, mark read.",
-        responses=problems(400, 401, 404, 409, 422),
+        opt=needs(Permission.CHATS_OWN),
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def update_chat(
         self,
@@ -128,6 +138,8 @@ class ChatController(Controller):
                 unassign=data.assignee_id is None,
                 status=data.status,
                 mark_read=data.read,
+                viewer=principal_of(request),
+                actor=actor_of(request),
             )
         )
         return ChatOut.of(chat, container.clock().now())
@@ -136,7 +148,8 @@ class ChatController(Controller):
         "/{chat_id:str}/messages",
         summary="A chat's timeline",
         description="Newest first; `next_cursor` leads to older messages.",
-        responses=problems(400, 401, 404, 422),
+        opt=needs(Permission.CHATS_OWN),
+        responses=problems(400, 401, 403, 404, 422),
     )
     async def list_messages(
         self,
@@ -148,7 +161,12 @@ class ChatController(Controller):
     ) -> MessagePage:
         page = await container.get_chat_timeline()(
             TimelineQuery(
-                clinic_id=_clinic_id(request), chat_id=chat_id, limit=limit, cursor=cursor
+                clinic_id=_clinic_id(request),
+                chat_id=chat_id,
+                limit=limit,
+                cursor=cursor,
+                viewer=principal_of(request),
+                actor=actor_of(request),
             )
         )
         return MessagePage([MessageOut.of(m) for m in page.items], page.next_cursor)
@@ -159,7 +177,8 @@ class ChatController(Controller):
         description="Inside the 24-hour window only (`window_closed` otherwise). The message "
         "is stored as pending and handed to the channel; the response shows the outcome "
         "(`sent`, or `failed` with the provider's error).",
-        responses=problems(400, 401, 404, 409, 422),
+        opt=needs(Permission.CHATS_OWN),
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def send_message(
         self,
@@ -174,6 +193,8 @@ class ChatController(Controller):
                 chat_id=chat_id,
                 author_id=_actor(request),
                 text=data.text,
+                viewer=principal_of(request),
+                actor=actor_of(request),
             )
         )
         return MessageOut.of(message)

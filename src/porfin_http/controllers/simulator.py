@@ -11,7 +11,7 @@ from porfin_core.domain.customer import Identity
 from porfin_core.errors import InvalidPhoneNumber, ValidationError
 from porfin_core.use_cases.receive_inbound_message import ReceiveMessage
 from porfin_core.use_cases.record_delivery_status import DeliveryReport
-from porfin_http.auth import BEARER
+from porfin_http.auth import WEBHOOK
 from porfin_http.deps import Services
 from porfin_http.problems import problems
 from porfin_http.schemas import ReceivedOut, SimulatorEvent, StatusRecordedOut
@@ -23,7 +23,7 @@ from porfin_http.schemas import ReceivedOut, SimulatorEvent, StatusRecordedOut
     description="Deliver a patient message (`message`) or a delivery status (`status`) "
     "through a simulator channel. Idempotent on the message id.",
     status_code=200,
-    security=BEARER,
+    security=WEBHOOK,
     tags=["webhooks"],
     responses=problems(400, 401, 404, 422),
 )
