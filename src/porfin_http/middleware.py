@@ -12,7 +12,7 @@ import os
 import re
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 from structlog.contextvars import bind_contextvars, reset_contextvars
@@ -153,9 +153,3 @@ def install(
         app.asgi_handler, metrics=metrics, hsts_max_age=hsts_max_age, log_requests=log_requests
     )
     return app
-
-
-def request_id_of(scope: Scope | dict[str, Any]) -> str | None:
-    """The request id the middleware gave this request."""
-    state = scope.get("state")
-    return state.get("request_id") if isinstance(state, dict) else None
