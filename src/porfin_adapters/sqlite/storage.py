@@ -129,14 +129,14 @@ class _Repo:
         self._conn = conn
         self._tracker = tracker
 
-    def _scoped(self, table: str, cls: type[T], clinic_id: str, row_id: str, what: str) -> T:
-        """The row ``row_id`` of ``clinic_id``; another clinic's row is not found either."""
-        found = self._row(
-            table,
-            f"SELECT id, version, doc FROM {table} WHERE id = ? AND clinic_id = ?",
-            (row_id, clinic_id),
-            cls,
-        )
+    def _scoped(self, table: str, cls: type[T], clinic_id: str | None, row_id: str, what: str) -> T:
+        """The row ``row_id`` (of ``clinic_id`` when given: another clinic's row is not found
+        either)."""
+        sql = f"SELECT id, version, doc FROM {table} WHERE id = ?"
+        params: tuple[str, ...] = (row_id,)
+        if clinic_id is not None:
+            sql, params = sql + " AND clinic_id = ?", (row_id, clinic_id)
+        found = self._row(table, sql, params, cls)
         if found is None:
             raise NotFound(f"{what} not found", id=row_id)
         return found
@@ -152,12 +152,7 @@ class _Repo:
 
 class SqliteClinicRepository(_Repo):
     async def get(self, clinic_id: str) -> Clinic:
-        clinic = self._row(
-            "clinics", "SELECT id, version, doc FROM clinics WHERE id = ?", (clinic_id,), Clinic
-        )
-        if clinic is None:
-            raise NotFound("clinic not found", id=clinic_id)
-        return clinic
+        return self._scoped("clinics", Clinic, None, clinic_id, "clinic")
 
     async def list(self) -> list[Clinic]:
         rows = self._conn.execute("SELECT id, version, doc FROM clinics ORDER BY seq").fetchall()
@@ -190,12 +185,7 @@ class SqliteClinicRepository(_Repo):
 
 class SqliteChannelRepository(_Repo):
     async def get(self, channel_id: str) -> Channel:
-        channel = self._row(
-            "channels", "SELECT id, version, doc FROM channels WHERE id = ?", (channel_id,), Channel
-        )
-        if channel is None:
-            raise NotFound("channel not found", id=channel_id)
-        return channel
+        return self._scoped("channels", Channel, None, channel_id, "channel")
 
     async def list(self, clinic_id: str) -> list[Channel]:
         rows = self._conn.execute(
