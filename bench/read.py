@@ -406,7 +406,8 @@ def build(data_dir: Path, chats: int, messages: int) -> None:
     # The full-text index, as the writer fills it after each commit batch.
     newest = db.execute("SELECT MAX(rowid) FROM messages").fetchone()[0]
     db.execute(
-        "INSERT INTO messages_fts (rowid, body) SELECT rowid, body FROM messages"
+        "INSERT INTO messages_fts (rowid, body, chat_id, clinic_id)"
+        " SELECT rowid, body, chat_id, clinic_id FROM messages"
         " WHERE rowid > 0 AND body IS NOT NULL"
     )
     db.execute("UPDATE search_state SET last_rowid = ?", (newest,))

@@ -298,7 +298,8 @@ def _index_new_messages(conn: sqlite3.Connection) -> None:
     if newest is None or newest <= last:
         return
     conn.execute(
-        "INSERT INTO messages_fts (rowid, body) SELECT rowid, body FROM messages"
+        "INSERT INTO messages_fts (rowid, body, chat_id, clinic_id)"
+        " SELECT rowid, body, chat_id, clinic_id FROM messages"
         " WHERE rowid > ? AND body IS NOT NULL",
         (last,),
     )

@@ -266,6 +266,10 @@ _CHAT_KEYS = frozenset({"clinic_id", "customer_id", "channel_id"})
 _MESSAGE_KEYS = frozenset({"clinic_id", "chat_id", "channel_id", "created_micros", "body"})
 
 
+SEARCH_MESSAGE_HITS = 2_000
+"""A message-text search looks at this many of the most recent matching messages."""
+
+
 def _fts_phrase(term: str) -> str:
     """An FTS5 prefix query for ``term`` as a phrase (quotes escaped)."""
     return '"' + term.replace('"', '""') + '"*'
@@ -332,8 +336,10 @@ class SqliteChatRepository(_Repo):
                 alternatives.append("instr(phone_digits, ?) > 0")
                 params.append(number)
             alternatives.append(
-                "id IN (SELECT m.chat_id FROM messages_fts f JOIN messages m ON m.rowid = f.rowid"
-                " WHERE messages_fts MATCH ? AND m.clinic_id = ?)"
+                # The most recent matches only: a common word ("limpeza") is in tens of
+                # thousands of messages, and a page needs 50 chats.
+                "id IN (SELECT chat_id FROM messages_fts WHERE messages_fts MATCH ?"
+                f" AND clinic_id = ? ORDER BY rowid DESC LIMIT {SEARCH_MESSAGE_HITS})"
             )
             params += [_fts_phrase(term), query.clinic_id]
             where.append("(" + " OR ".join(alternatives) + ")")
