@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,6 +88,36 @@ def wait_healthy(url: str, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise SystemExit("server did not become healthy")
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path, workers: int) -> Iterator[str]:
+    """Run ``porfin serve`` on ``data_dir`` on a free port; yields its base URL once healthy."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "porfin_cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PORFIN_LOG_LEVEL": "warning"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def set_up(data_dir: Path) -> tuple[str, str]:
@@ -161,27 +193,7 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     data_dir = Path(tempfile.mkdtemp(prefix="porfin-bench-"))
     channel_id, token = set_up(data_dir)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "porfin_cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PORFIN_LOG_LEVEL": "warning"},
-    )
-    try:
-        wait_healthy(base)
+    with serving(data_dir, args.workers) as base:
         script = data_dir / "ingest.lua"
         script.write_text(LUA.replace("__PATIENTS__", str(PATIENTS)), encoding="utf-8")
         url = f"{base}/webhooks/simulator/{channel_id}"
@@ -194,9 +206,6 @@ def main() -> None:
         }
         paced = run_wrk(url, script, args.seconds, {**env, **paced_env}, PACED_CONNECTIONS)
         saturated = run_wrk(url, script, args.seconds, {**env, "PP_RUN": "saturation"})
-    finally:
-        server.terminate()
-        server.wait(30)
     with sqlite3.connect(data_dir / "porfin.db") as conn:
         stored = {
             run: conn.execute(

@@ -20,19 +20,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import random
 import shutil
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ingest import free_port, run_wrk, set_up, wait_healthy
+from ingest import run_wrk, serving, set_up
 
 from porfin_adapters.serialization import utc_micros
 from porfin_adapters.settings import load_settings
@@ -537,46 +534,25 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="porfin-bench-read-"))
     shutil.copytree(cached, data_dir, dirs_exist_ok=True)
     token = ensure_admin_token(load_settings(data_dir=data_dir))[0]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "porfin_cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PORFIN_LOG_LEVEL": "warning"},
-    )
     failed = []
     try:
-        wait_healthy(base)
-        script = data_dir / "read.lua"
-        script.write_text(LUA, encoding="utf-8")
-        for name, paths in runs.items():
-            listing = data_dir / f"{name}.paths"
-            listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
-            env = {"PP_TOKEN": token, "PP_PATHS": str(listing)}
-            run_wrk(base, script, 3, env)
-            run = run_wrk(base, script, args.seconds, env)
-            print(
-                f"read {name}: {run['rate']:.0f} req/s p50 {run['p50']:.2f} ms"
-                f" p99 {run['p99']:.2f} ms",
-                flush=True,
-            )
-            if run["p99"] > 50:
-                failed.append(name)
+        with serving(data_dir, args.workers) as base:
+            script = data_dir / "read.lua"
+            script.write_text(LUA, encoding="utf-8")
+            for name, paths in runs.items():
+                listing = data_dir / f"{name}.paths"
+                listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
+                env = {"PP_TOKEN": token, "PP_PATHS": str(listing)}
+                run_wrk(base, script, 3, env)
+                run = run_wrk(base, script, args.seconds, env)
+                print(
+                    f"read {name}: {run['rate']:.0f} req/s p50 {run['p50']:.2f} ms"
+                    f" p99 {run['p99']:.2f} ms",
+                    flush=True,
+                )
+                if run["p99"] > 50:
+                    failed.append(name)
     finally:
-        server.terminate()
-        server.wait(30)
         shutil.rmtree(data_dir, ignore_errors=True)
     if failed:
         print(f"over the 50 ms p99 bar: {', '.join(failed)}")

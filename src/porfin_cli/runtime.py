@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +33,6 @@ MESSAGES_PT = {
 }
 
 EXIT_ERROR = 1
-EXIT_USAGE = 2
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -125,11 +123,6 @@ def api_client(url: str, token: str | None, settings: Settings) -> ApiClient:
 def print_json(value: Any) -> None:
     """Pretty JSON on stdout (UTF-8, accents kept)."""
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
-
-
-def stderr_is_tty() -> bool:
-    """True when a person is watching stderr."""
-    return sys.stderr.isatty()
 
 
 def cli_actor() -> Actor:
