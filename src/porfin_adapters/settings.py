@@ -58,6 +58,14 @@ class Settings:
         max_body_bytes: Largest request body the API accepts.
         jwt_secret: Key that signs access tokens; generated at first start when not set.
         access_token_minutes: Lifetime of an access token.
+        redis_url: Redis shared by every API instance (rate limits, realtime fan-out); unset:
+            state kept in the process (the embedded default, one instance).
+        rate_limit_per_minute: Requests per minute each user may make to ``/api/v1``.
+        rate_limit_burst: Requests a user may make at once above the steady rate.
+        auth_rate_limit_per_minute: Login and refresh attempts per minute from one IP address.
+        firebase_project_id: Firebase project whose ID tokens log staff in (unset: off).
+        firebase_keys_url: Where Google publishes the keys that sign Firebase ID tokens.
+        max_upload_bytes: Largest attachment staff may upload.
     """
 
     storage: StorageKind = StorageKind.SQLITE
@@ -79,6 +87,15 @@ class Settings:
     max_body_bytes: int = 1_048_576
     jwt_secret: str | None = attrs.field(default=None, repr=False)
     access_token_minutes: int = 15
+    redis_url: str | None = attrs.field(default=None, repr=False)
+    rate_limit_per_minute: int = 100
+    rate_limit_burst: int = 50
+    auth_rate_limit_per_minute: int = 10
+    firebase_project_id: str | None = None
+    firebase_keys_url: str = (
+        "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+    )
+    max_upload_bytes: int = 16_777_216
 
     @property
     def database_path(self) -> Path:
@@ -89,6 +106,11 @@ class Settings:
     def jwt_secret_path(self) -> Path:
         """Where the generated access-token signing key is kept (mode 0600)."""
         return self.data_dir / "jwt-secret"
+
+    @property
+    def media_dir(self) -> Path:
+        """Where uploaded and received attachments are kept (the local media store)."""
+        return self.data_dir / "media"
 
     @property
     def token_path(self) -> Path:
@@ -105,6 +127,10 @@ _RANGES = {
     "max_body_bytes": (1_024, 1_073_741_824),
     "hsts_max_age": (0, 63_072_000),
     "access_token_minutes": (1, 1_440),
+    "rate_limit_per_minute": (1, 1_000_000),
+    "rate_limit_burst": (0, 1_000_000),
+    "auth_rate_limit_per_minute": (1, 1_000_000),
+    "max_upload_bytes": (1_024, 1_073_741_824),
 }
 _CHOICES = {"log_level": ("debug", "info", "warning", "error"), "log_format": ("console", "json")}
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
@@ -142,6 +168,13 @@ def _coerce(name: str, raw: Any) -> Any:
         if name == "data_dir":
             return Path(os.path.expanduser(str(raw)))
         if not isinstance(raw, str):
+            raise ValueError(raw)
+        if name == "redis_url" and not raw.startswith(("redis://", "rediss://", "unix://")):
+            # The URL may hold a password: name the setting, not the value.
+            raise ValidationError(
+                "invalid setting redis_url: use redis://, rediss:// or unix://", field=name
+            )
+        if name in ("firebase_keys_url",) and not raw.startswith(("https://", "http://")):
             raise ValueError(raw)
         if name == "metrics_token" and len(raw.strip()) < 16:
             # A guessable token protects nothing; the message does not repeat the secret.
