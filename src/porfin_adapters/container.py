@@ -12,29 +12,57 @@ from dependency_injector import containers, providers
 
 from porfin_adapters.events import EventDispatcher
 from porfin_adapters.gateways import ProviderGatewayDirectory
+from porfin_adapters.rate_limits import build_rate_limiter
+from porfin_adapters.redis.client import redis_client
+from porfin_adapters.security.firebase import build_identity_verifiers
 from porfin_adapters.security.passwords import Argon2PasswordHasher
 from porfin_adapters.security.tokens import JwtAccessTokens, UrandomSecrets
+from porfin_adapters.security.totp import PyOtpPasswords
 from porfin_adapters.settings import Settings
 from porfin_adapters.simulator.gateway import SimulatorGateway
 from porfin_adapters.storage import build_storage
+from porfin_adapters.stores import build_media_store, build_secret_store
 from porfin_adapters.system import SystemClock, TimeOrderedIds
 from porfin_adapters.tokens import ensure_jwt_secret
 from porfin_core.domain.channel import Provider
+from porfin_core.use_cases.accept_invitation import AcceptInvitation
+from porfin_core.use_cases.archive_channel import ArchiveChannel
+from porfin_core.use_cases.change_password import ChangePassword
+from porfin_core.use_cases.confirm_mfa_enrolment import ConfirmMfaEnrolment
+from porfin_core.use_cases.create_channel import CreateChannel
 from porfin_core.use_cases.create_staff_user import CreateStaffUser
+from porfin_core.use_cases.get_channel import GetChannel
 from porfin_core.use_cases.get_chat import GetChat
 from porfin_core.use_cases.get_chat_timeline import GetChatTimeline
+from porfin_core.use_cases.get_clinic import GetClinic
+from porfin_core.use_cases.get_customer import GetCustomer
+from porfin_core.use_cases.get_media import GetMedia
 from porfin_core.use_cases.get_staff_user import GetStaffUser
+from porfin_core.use_cases.invite_staff_user import InviteStaffUser
+from porfin_core.use_cases.issue_password_reset import IssuePasswordReset
 from porfin_core.use_cases.list_audit_records import ListAuditRecords
 from porfin_core.use_cases.list_channels import ListChannels
 from porfin_core.use_cases.list_chats import ListChats
+from porfin_core.use_cases.list_customers import ListCustomers
+from porfin_core.use_cases.list_staff_users import ListStaffUsers
 from porfin_core.use_cases.log_in import LogIn
+from porfin_core.use_cases.log_in_with_identity_provider import LogInWithIdentityProvider
 from porfin_core.use_cases.log_out import LogOut
 from porfin_core.use_cases.receive_inbound_message import ReceiveInboundMessage
 from porfin_core.use_cases.record_delivery_status import RecordDeliveryStatus
 from porfin_core.use_cases.refresh_session import RefreshSession
+from porfin_core.use_cases.regenerate_recovery_codes import RegenerateRecoveryCodes
+from porfin_core.use_cases.reset_password import ResetPassword
 from porfin_core.use_cases.send_staff_message import SendStaffMessage
 from porfin_core.use_cases.set_up_installation import SetUpInstallation
+from porfin_core.use_cases.start_mfa_enrolment import StartMfaEnrolment
+from porfin_core.use_cases.turn_off_mfa import TurnOffMfa
+from porfin_core.use_cases.update_channel import UpdateChannel
 from porfin_core.use_cases.update_chat import UpdateChat
+from porfin_core.use_cases.update_clinic import UpdateClinic
+from porfin_core.use_cases.update_customer import UpdateCustomer
+from porfin_core.use_cases.update_staff_user import UpdateStaffUser
+from porfin_core.use_cases.upload_media import UploadMedia
 from porfin_core.use_cases.verify_audit_log import VerifyAuditLog
 
 
@@ -58,6 +86,16 @@ class Container(containers.DeclarativeContainer):
         gateways=providers.Dict({Provider.SIMULATOR: simulator_gateway}),
     )
 
+    # Attachments and channels' credentials: files in the data directory (in memory with the
+    # memory storage).
+    media_store = providers.Singleton(build_media_store, settings=settings)
+    secret_store = providers.Singleton(build_secret_store, settings=settings)
+
+    # Redis (None without settings.redis_url) and the rate-limit buckets: in Redis when there
+    # is one, shared by every API instance; in this process otherwise.
+    redis = providers.Singleton(redis_client, settings=settings)
+    rate_limiter = providers.Singleton(build_rate_limiter, redis=redis)
+
     set_up_installation = providers.Singleton(
         SetUpInstallation, uow_factory=uow_factory, clock=clock, ids=ids
     )
@@ -68,19 +106,53 @@ class Container(containers.DeclarativeContainer):
         RecordDeliveryStatus, uow_factory=uow_factory, clock=clock
     )
     send_staff_message = providers.Singleton(
-        SendStaffMessage, uow_factory=uow_factory, gateways=gateways, clock=clock, ids=ids
+        SendStaffMessage,
+        uow_factory=uow_factory,
+        gateways=gateways,
+        media=media_store,
+        clock=clock,
+        ids=ids,
     )
     update_chat = providers.Singleton(UpdateChat, uow_factory=uow_factory, clock=clock)
     list_chats = providers.Singleton(ListChats, uow_factory=uow_factory)
     get_chat = providers.Singleton(GetChat, uow_factory=uow_factory, clock=clock)
     list_channels = providers.Singleton(ListChannels, uow_factory=uow_factory)
+    get_channel = providers.Singleton(GetChannel, uow_factory=uow_factory)
+    create_channel = providers.Singleton(
+        CreateChannel, uow_factory=uow_factory, secrets=secret_store, clock=clock, ids=ids
+    )
+    update_channel = providers.Singleton(
+        UpdateChannel, uow_factory=uow_factory, secrets=secret_store, clock=clock, ids=ids
+    )
+    archive_channel = providers.Singleton(
+        ArchiveChannel, uow_factory=uow_factory, secrets=secret_store, clock=clock
+    )
+    upload_media = providers.Singleton(
+        UploadMedia,
+        uow_factory=uow_factory,
+        media=media_store,
+        clock=clock,
+        ids=ids,
+        max_bytes=providers.Callable(lambda s: s.max_upload_bytes, s=settings),
+    )
+    get_media = providers.Singleton(
+        GetMedia, uow_factory=uow_factory, media=media_store, clock=clock
+    )
     get_chat_timeline = providers.Singleton(GetChatTimeline, uow_factory=uow_factory, clock=clock)
     list_audit_records = providers.Singleton(ListAuditRecords, uow_factory=uow_factory)
     verify_audit_log = providers.Singleton(VerifyAuditLog, uow_factory=uow_factory)
 
+    # -- customers and clinic settings ------------------------------------------------------
+    list_customers = providers.Singleton(ListCustomers, uow_factory=uow_factory)
+    get_customer = providers.Singleton(GetCustomer, uow_factory=uow_factory, clock=clock)
+    update_customer = providers.Singleton(UpdateCustomer, uow_factory=uow_factory, clock=clock)
+    get_clinic = providers.Singleton(GetClinic, uow_factory=uow_factory)
+    update_clinic = providers.Singleton(UpdateClinic, uow_factory=uow_factory, clock=clock)
+
     # -- accounts and sessions --------------------------------------------------------------
     password_hasher = providers.Singleton(Argon2PasswordHasher)
     secrets = providers.Singleton(UrandomSecrets)
+    otp = providers.Singleton(PyOtpPasswords)
     access_tokens = providers.Singleton(
         lambda settings: JwtAccessTokens(
             ensure_jwt_secret(settings), timedelta(minutes=settings.access_token_minutes)
@@ -94,6 +166,7 @@ class Container(containers.DeclarativeContainer):
         LogIn,
         uow_factory=uow_factory,
         hasher=password_hasher,
+        otp=otp,
         access_tokens=access_tokens,
         secrets=secrets,
         clock=clock,
@@ -107,8 +180,64 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ids=ids,
     )
+    # Firebase Authentication, only when settings.firebase_project_id is set ({} otherwise).
+    identity_verifiers = providers.Singleton(build_identity_verifiers, settings=settings)
+    log_in_with_identity_provider = providers.Singleton(
+        LogInWithIdentityProvider,
+        uow_factory=uow_factory,
+        verifiers=identity_verifiers,
+        access_tokens=access_tokens,
+        secrets=secrets,
+        clock=clock,
+        ids=ids,
+    )
     log_out = providers.Singleton(LogOut, uow_factory=uow_factory, clock=clock)
     get_staff_user = providers.Singleton(GetStaffUser, uow_factory=uow_factory)
+    list_staff_users = providers.Singleton(ListStaffUsers, uow_factory=uow_factory)
+    invite_staff_user = providers.Singleton(
+        InviteStaffUser, uow_factory=uow_factory, secrets=secrets, clock=clock, ids=ids
+    )
+    accept_invitation = providers.Singleton(
+        AcceptInvitation,
+        uow_factory=uow_factory,
+        hasher=password_hasher,
+        access_tokens=access_tokens,
+        secrets=secrets,
+        clock=clock,
+        ids=ids,
+    )
+    issue_password_reset = providers.Singleton(
+        IssuePasswordReset, uow_factory=uow_factory, secrets=secrets, clock=clock, ids=ids
+    )
+    reset_password = providers.Singleton(
+        ResetPassword, uow_factory=uow_factory, hasher=password_hasher, clock=clock
+    )
+    change_password = providers.Singleton(
+        ChangePassword,
+        uow_factory=uow_factory,
+        hasher=password_hasher,
+        access_tokens=access_tokens,
+        secrets=secrets,
+        clock=clock,
+        ids=ids,
+    )
+    update_staff_user = providers.Singleton(UpdateStaffUser, uow_factory=uow_factory, clock=clock)
+    start_mfa_enrolment = providers.Singleton(
+        StartMfaEnrolment, uow_factory=uow_factory, otp=otp, clock=clock
+    )
+    confirm_mfa_enrolment = providers.Singleton(
+        ConfirmMfaEnrolment, uow_factory=uow_factory, otp=otp, secrets=secrets, clock=clock
+    )
+    turn_off_mfa = providers.Singleton(
+        TurnOffMfa, uow_factory=uow_factory, hasher=password_hasher, clock=clock
+    )
+    regenerate_recovery_codes = providers.Singleton(
+        RegenerateRecoveryCodes,
+        uow_factory=uow_factory,
+        hasher=password_hasher,
+        secrets=secrets,
+        clock=clock,
+    )
 
 
 def create_container(settings: Settings) -> Container:
@@ -126,6 +255,9 @@ async def start(container: Container) -> None:
 
 
 async def stop(container: Container) -> None:
-    """Finish dispatching and close storage."""
+    """Finish dispatching, close storage and the Redis client."""
     await container.dispatcher().stop()
     await container.storage().close()
+    redis = container.redis()
+    if redis is not None:
+        await redis.aclose()

@@ -29,8 +29,13 @@ _converter.register_structure_hook(time, lambda v, _: time.fromisoformat(v))
 # StrEnum/IntEnum subclass str/int, whose pass-through hook would otherwise win.
 for _enum_base in (enum.StrEnum, enum.IntEnum, enum.Enum):
     _converter.register_unstructure_hook(_enum_base, lambda e: e.value)
-_converter.register_unstructure_hook(SecretRef, lambda s: s.ref)
-_converter.register_structure_hook(SecretRef, lambda v, _: SecretRef(v))
+# {"ref", "hint"}, as msgspec writes attrs classes for SQLite: one shape on every backend.
+# A bare string is a reference stored before secrets had hints.
+_converter.register_unstructure_hook(SecretRef, lambda s: {"ref": s.ref, "hint": s.hint})
+_converter.register_structure_hook(
+    SecretRef,
+    lambda v, _: SecretRef(v) if isinstance(v, str) else SecretRef(v["ref"], v.get("hint")),
+)
 
 for _entity in (Chat, Customer, Message):
     # The pending-events list is runtime state, never stored.

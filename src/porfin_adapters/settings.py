@@ -62,7 +62,8 @@ class Settings:
             state kept in the process (the embedded default, one instance).
         rate_limit_per_minute: Requests per minute each user may make to ``/api/v1``.
         rate_limit_burst: Requests a user may make at once above the steady rate.
-        auth_rate_limit_per_minute: Login and refresh attempts per minute from one IP address.
+        auth_rate_limit_per_minute: Requests per minute from one IP address to the public
+            session routes (``/api/v1/auth/*``: login, refresh...).
         firebase_project_id: Firebase project whose ID tokens log staff in (unset: off).
         firebase_keys_url: Where Google publishes the keys that sign Firebase ID tokens.
         max_upload_bytes: Largest attachment staff may upload.
@@ -111,6 +112,11 @@ class Settings:
     def media_dir(self) -> Path:
         """Where uploaded and received attachments are kept (the local media store)."""
         return self.data_dir / "media"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Where channels' provider credentials are kept (the file secret store, mode 0700)."""
+        return self.data_dir / "secrets"
 
     @property
     def token_path(self) -> Path:

@@ -30,6 +30,10 @@ MESSAGES_PT = {
     "gateway_error": "o provedor de mensagens recusou ou falhou",
     "storage_unavailable": "o armazenamento não está disponível",
     "transaction_conflict": "muitas alterações ao mesmo tempo; tente de novo",
+    "invalid_credentials": "credenciais inválidas",
+    "account_locked": "conta bloqueada temporariamente",
+    "mfa_required": "informe o código do aplicativo autenticador",
+    "forbidden": "sem permissão",
 }
 
 EXIT_ERROR = 1

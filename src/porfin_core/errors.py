@@ -63,6 +63,18 @@ class WindowClosed(PorfinError):
     code = "window_closed"
 
 
+class PayloadTooLarge(ValidationError):
+    """An upload is larger than WhatsApp (or the installation) accepts for its kind."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ValidationError):
+    """An upload's type is not one WhatsApp can deliver."""
+
+    code = "unsupported_media_type"
+
+
 class GatewayError(PorfinError):
     """A messaging gateway refused or failed to deliver a message.
 
@@ -83,6 +95,12 @@ class StorageUnavailable(PorfinError):
     code = "storage_unavailable"
 
 
+class IdentityProviderUnavailable(PorfinError):
+    """An identity provider (Firebase) cannot be reached, so its tokens cannot be checked."""
+
+    code = "identity_provider_unavailable"
+
+
 class TransactionConflict(PorfinError):
     """A concurrent transaction changed the same records; retrying the operation is safe."""
 
@@ -95,10 +113,24 @@ class InvalidCredentials(PorfinError):
     code = "invalid_credentials"
 
 
+class MfaRequired(PorfinError):
+    """The password was right, but the account also needs a code from the authenticator app
+    (or a recovery code): send it as ``otp``."""
+
+    code = "mfa_required"
+
+
 class AccountLocked(PorfinError):
     """Too many failed logins: the account is locked for a while (``retry_after`` seconds)."""
 
     code = "account_locked"
+
+
+class RateLimited(PorfinError):
+    """Too many requests from one caller (a user, a client address): the caller may retry after
+    ``retry_after`` seconds."""
+
+    code = "rate_limited"
 
 
 class Forbidden(PorfinError):

@@ -111,6 +111,15 @@ def may_see_chat(role: Role, user_id: str, chat: Chat) -> bool:
 
     Secretaries see the chats assigned to them and the unassigned queue.
     """
+    return may_see_chat_assigned_to(role, user_id, chat.assignee_id)
+
+
+def may_see_chat_assigned_to(role: Role, user_id: str, assignee_id: str | None) -> bool:
+    """:func:`may_see_chat` for a chat known only by its assignee (None: unassigned).
+
+    For callers that hold a chat's assignee but not the chat, such as the realtime fan-out
+    deciding, per connection, who receives an event.
+    """
     if sees_all_chats(role):
         return True
-    return Permission.CHATS_OWN in ROLE_PERMISSIONS[role] and chat.assignee_id in (None, user_id)
+    return Permission.CHATS_OWN in ROLE_PERMISSIONS[role] and assignee_id in (None, user_id)

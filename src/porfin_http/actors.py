@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 
-from porfin_core.domain.audit import Actor, ActorKind
+from porfin_core.domain.audit import Actor, ActorKind, Origin
 
 ADMIN_TOKEN_ACTOR = "admin"
 """The user id the installation's admin token acts under (an API token, not a person)."""
@@ -31,6 +31,16 @@ def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
     return Actor(
         id=user_id,
         kind=ActorKind(kind),
+        source=client.host if client is not None and client.host else "unknown",
+        request_id=str(request_id) if request_id else None,
+    )
+
+
+def origin_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Origin:
+    """Where an unauthenticated request (login, refresh, invitation) comes from."""
+    client = connection.client
+    request_id = connection.scope.get("state", {}).get("request_id")
+    return Origin(
         source=client.host if client is not None and client.host else "unknown",
         request_id=str(request_id) if request_id else None,
     )

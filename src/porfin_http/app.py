@@ -16,17 +16,25 @@ import porfin_adapters.container as composition
 from porfin_adapters.container import Container
 from porfin_adapters.settings import Settings, load_settings
 from porfin_adapters.tokens import ensure_admin_token
-from porfin_http.auth import api_guard, token_guard
+from porfin_http.auth import AccountCheck, api_guard, token_guard
 from porfin_http.controllers.audit import AuditController
 from porfin_http.controllers.auth import AuthController, MeController
 from porfin_http.controllers.channels import ChannelController
 from porfin_http.controllers.chats import ChatController
+from porfin_http.controllers.clinic import ClinicController
+from porfin_http.controllers.customers import CustomerController
+from porfin_http.controllers.firebase_auth import FirebaseAuthController
 from porfin_http.controllers.health import health, ready
+from porfin_http.controllers.media import media_controller
+from porfin_http.controllers.realtime import realtime_handler
 from porfin_http.controllers.simulator import simulator_webhook
+from porfin_http.controllers.users import UserController
 from porfin_http.deps import Services
 from porfin_http.logging import configure_logging
 from porfin_http.operations import Operations
 from porfin_http.problems import EXCEPTION_HANDLERS
+from porfin_http.rate_limits import RATE_LIMIT_HEADERS, RateLimits, document_rate_limits
+from porfin_http.realtime import Realtime
 
 API_VERSION = "0.1.0"
 
@@ -36,13 +44,19 @@ def create_app(container: Container) -> Litestar:
     settings: Settings = container.settings()
     token, _ = ensure_admin_token(settings)
     guard = token_guard(token)
-    authorize = api_guard(token, container.access_tokens(), container.clock())
+    limits = RateLimits(container.rate_limiter(), container.clock(), settings)
+    accounts = AccountCheck(container.get_staff_user(), container.clock())
+    authorize = api_guard(
+        token, container.access_tokens(), container.clock(), limits, accounts=accounts
+    )
     services = Services(container)
     ops = Operations(settings)
+    realtime = Realtime(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ops.subscribe(container.dispatcher())
+        realtime.subscribe(container.dispatcher(), container.uow_factory(), container.clock())
         await composition.start(container)
         installation = await container.set_up_installation()()
         app.state.clinic_id = installation.clinic.id
@@ -57,18 +71,43 @@ def create_app(container: Container) -> Litestar:
 
     api = Router(
         path="/api/v1",
-        route_handlers=[ChatController, ChannelController, MeController, AuditController],
+        route_handlers=[
+            ChatController,
+            ChannelController,
+            CustomerController,
+            ClinicController,
+            media_controller(settings.max_upload_bytes),
+            MeController,
+            UserController,
+            AuditController,
+        ],
         guards=[authorize],
+        response_headers=RATE_LIMIT_HEADERS,
     )
-    sessions = Router(path="/api/v1", route_handlers=[AuthController])
+    # Public session routes (login, refresh, Firebase, invitations...): limited per address.
+    sessions = Router(
+        path="/api/v1",
+        route_handlers=[AuthController, FirebaseAuthController],
+        guards=[limits.per_client_guard],
+        response_headers=RATE_LIMIT_HEADERS,
+    )
     webhooks = Router(path="/", route_handlers=[simulator_webhook], guards=[guard])
 
     app = Litestar(
-        route_handlers=[health, ready, api, sessions, webhooks, *ops.route_handlers],
+        route_handlers=[
+            health,
+            ready,
+            api,
+            sessions,
+            webhooks,
+            realtime_handler(realtime, services, token),
+            *ops.route_handlers,
+        ],
         dependencies={"container": Provide(lambda: services, sync_to_thread=False)},
         signature_namespace={"Services": Services},
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[lifespan],
+        # Channels first: running before the dispatcher starts and until it has stopped.
+        lifespan=[realtime.lifespan, lifespan],
         request_max_body_size=settings.max_body_bytes,
         cors_config=ops.cors_config,
         openapi_config=OpenAPIConfig(
@@ -99,6 +138,7 @@ def create_app(container: Container) -> Litestar:
         debug=False,
         logging_config=None,  # porfin_http.logging.configure_logging owns logging
     )
+    document_rate_limits(app, [authorize, limits.per_client_guard])
     return ops.install(app)
 
 

@@ -98,7 +98,8 @@ class OperationsMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _request_id(scope["headers"])
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         tokens = bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
@@ -112,6 +113,10 @@ class OperationsMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = _merge(message.get("headers", ()), added, names)
+                # What the app asked for on whatever answer it gives (the RateLimit-* headers
+                # of porfin_http.rate_limits, set by a guard that cannot reach the response).
+                if extra := state.get("response_headers"):
+                    message["headers"].extend(extra)
             await send(message)
 
         try:

@@ -31,11 +31,16 @@ STATUS_BY_CODE: dict[str, tuple[int, str]] = {
     "conflict": (409, "Conflict"),
     "invalid_state": (409, "Not allowed in the current state"),
     "window_closed": (409, "WhatsApp service window closed"),
+    "payload_too_large": (413, "Request body too large"),
+    "unsupported_media_type": (415, "Unsupported media type"),
     "gateway_error": (502, "Messaging provider error"),
     "storage_unavailable": (503, "Storage unavailable"),
+    "identity_provider_unavailable": (503, "Identity provider unavailable"),
     "transaction_conflict": (503, "Too much contention, retry"),
     "invalid_credentials": (401, "Invalid credentials"),
     "account_locked": (423, "Account locked"),
+    "rate_limited": (429, "Too many requests"),
+    "mfa_required": (401, "Two-step verification code required"),
     "forbidden": (403, "Forbidden"),
 }
 
@@ -133,6 +138,8 @@ def porfin_error_handler(request: Request[Any, Any, Any], exc: PorfinError) -> R
         detail = {
             "gateway_error": "The messaging provider failed; try again later.",
             "storage_unavailable": "Storage is unavailable; try again later.",
+            "identity_provider_unavailable": "The identity provider cannot be reached; "
+            "try again later.",
             "transaction_conflict": "Too many concurrent changes; try again.",
         }.get(exc.code, "The server could not complete the request.")
         headers = {"Retry-After": "1"} if status == 503 else None

@@ -8,8 +8,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from porfin_core.domain.audit import AuditRecord
-from porfin_core.domain.channel import Channel
+from porfin_core.domain.channel import PROVIDER_SETTINGS, Channel, SettingPlace
 from porfin_core.domain.chat import Chat
+from porfin_core.domain.clinic import Clinic, OpeningHours
+from porfin_core.domain.customer import Customer
+from porfin_core.domain.media import StoredMedia
 from porfin_core.domain.message import MediaRef, Message
 
 Mode = Literal["ai", "human", "paused"]
@@ -82,7 +85,7 @@ class StatusOut(msgspec.Struct):
 
 
 class MediaOut(msgspec.Struct):
-    """A message's media."""
+    """A message's media; ``media_id`` names Porfin's copy (``GET /api/v1/media/{id}``)."""
 
     mime_type: str | None = None
     url: str | None = None
@@ -90,6 +93,7 @@ class MediaOut(msgspec.Struct):
     caption: str | None = None
     sha256: str | None = None
     size: int | None = None
+    media_id: str | None = None
 
     @classmethod
     def of(cls, media: MediaRef | None) -> MediaOut | None:
@@ -97,7 +101,13 @@ class MediaOut(msgspec.Struct):
         if media is None:
             return None
         return cls(
-            media.mime_type, media.url, media.filename, media.caption, media.sha256, media.size
+            mime_type=media.mime_type,
+            url=media.url,
+            filename=media.filename,
+            caption=media.caption,
+            sha256=media.sha256,
+            size=media.size,
+            media_id=media.stored_path,
         )
 
 
@@ -164,9 +174,12 @@ class MessagePage(msgspec.Struct):
 
 
 class SendMessageIn(msgspec.Struct, forbid_unknown_fields=True):
-    """A text message from staff."""
+    """A staff message: ``text``, or an uploaded file's ``media_id`` (``POST /api/v1/media``)
+    with an optional ``caption`` (not for audio)."""
 
-    text: Text
+    text: Text | None = None
+    media_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    caption: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
 
 
 class ChatPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -242,19 +255,139 @@ class Health(msgspec.Struct):
     storage: str | None = None
 
 
+ProviderName = Literal["cloud_api", "evolution", "simulator"]
+ChannelName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+ChannelPhone = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=40,
+        description="The number in any spelling; stored in E.164.",
+        examples=["+55 11 98765-4321"],
+    ),
+]
+ProviderId = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern="^[0-9]+$")]
+SecretValue = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=4096, description="Write-only: never returned.")
+]
+ApiVersion = Annotated[str, msgspec.Meta(pattern="^v[0-9]{1,3}\\.[0-9]{1,3}$", examples=["v23.0"])]
+BaseUrl = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=500, examples=["https://evolution.example.com"])
+]
+InstanceName = Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9_.-]{1,100}$")]
+
+
+class CloudApiSettingsIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A WhatsApp Cloud API number: its ids and credentials (secrets are write-only)."""
+
+    phone_number_id: ProviderId
+    waba_id: ProviderId
+    access_token: SecretValue
+    app_secret: SecretValue
+    api_version: ApiVersion | None = None
+    webhook_verify_token: SecretValue | None = None
+
+
+class EvolutionSettingsIn(msgspec.Struct, forbid_unknown_fields=True):
+    """An Evolution API instance (Baileys): server, instance and API key (write-only)."""
+
+    base_url: BaseUrl
+    instance: InstanceName
+    api_key: SecretValue
+    webhook_secret: SecretValue | None = None
+
+
+class CloudApiSettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Cloud API settings to change: a value replaces, ``null`` removes an optional one."""
+
+    phone_number_id: ProviderId | msgspec.UnsetType = msgspec.UNSET
+    waba_id: ProviderId | msgspec.UnsetType = msgspec.UNSET
+    access_token: SecretValue | msgspec.UnsetType = msgspec.UNSET
+    app_secret: SecretValue | msgspec.UnsetType = msgspec.UNSET
+    api_version: ApiVersion | msgspec.UnsetType | None = msgspec.UNSET
+    webhook_verify_token: SecretValue | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class EvolutionSettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Evolution settings to change: a value replaces, ``null`` removes an optional one."""
+
+    base_url: BaseUrl | msgspec.UnsetType = msgspec.UNSET
+    instance: InstanceName | msgspec.UnsetType = msgspec.UNSET
+    api_key: SecretValue | msgspec.UnsetType = msgspec.UNSET
+    webhook_secret: SecretValue | msgspec.UnsetType | None = msgspec.UNSET
+
+
+def provider_settings(settings: msgspec.Struct | None) -> dict[str, str | None]:
+    """The fields a settings object holds, by name (fields left out are not there)."""
+    if settings is None:
+        return {}
+    values = msgspec.structs.asdict(settings)
+    return {name: value for name, value in values.items() if value is not msgspec.UNSET}
+
+
+class ChannelIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A number to add: ``cloud_api`` or ``evolution`` holds its provider's settings (the
+    simulator has none); ``phone`` is required except for the simulator."""
+
+    name: ChannelName
+    provider: ProviderName
+    phone: ChannelPhone | None = None
+    cloud_api: CloudApiSettingsIn | None = None
+    evolution: EvolutionSettingsIn | None = None
+
+
+class ChannelPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Changes to a channel; omitted fields stay as they are.
+
+    ``name`` and ``active`` need ``channels.operate`` (managers); ``phone`` and the provider
+    object (the channel's own provider only) need ``channels.manage`` (administrators).
+    """
+
+    name: ChannelName | None = None
+    active: bool | None = None
+    phone: ChannelPhone | None = None
+    cloud_api: CloudApiSettingsPatch | None = None
+    evolution: EvolutionSettingsPatch | None = None
+
+
+class SecretOut(msgspec.Struct):
+    """Whether a credential is configured; ``last4`` (administrators only, for secrets of 16
+    characters or more) helps recognize which one. The value itself is never returned."""
+
+    configured: bool
+    last4: str | None = None
+
+
 class ChannelOut(msgspec.Struct):
     """A WhatsApp number of the clinic (secrets are never shown)."""
 
     id: str
     name: str
-    provider: Literal["cloud_api", "evolution", "simulator"]
+    provider: ProviderName
     phone: str | None
     active: bool
     created_at: datetime
+    archived_at: Annotated[
+        datetime | None, msgspec.Meta(description="When it was removed (`DELETE`).")
+    ]
+    settings: Annotated[
+        dict[str, str],
+        msgspec.Meta(description="Provider ids and plain settings (`phone_number_id`, ...)."),
+    ]
+    secrets: Annotated[
+        dict[str, SecretOut],
+        msgspec.Meta(description="Every credential of the provider: configured or not."),
+    ]
 
     @classmethod
-    def of(cls, channel: Channel) -> ChannelOut:
-        """Present ``channel``."""
+    def of(cls, channel: Channel, *, show_hints: bool = False) -> ChannelOut:
+        """Present ``channel``; ``show_hints`` adds each secret's last four characters."""
+        secrets = {}
+        for setting in PROVIDER_SETTINGS[channel.provider]:
+            if setting.place is SettingPlace.SECRET:
+                ref = channel.secrets.get(setting.name)
+                hint = ref.hint if ref is not None and show_hints else None
+                secrets[setting.name] = SecretOut(configured=ref is not None, last4=hint)
         return cls(
             id=channel.id,
             name=channel.name,
@@ -262,6 +395,35 @@ class ChannelOut(msgspec.Struct):
             phone=channel.phone,
             active=channel.active,
             created_at=channel.created_at,
+            archived_at=channel.archived_at,
+            settings={**channel.external_ids, **channel.settings},
+            secrets=secrets,
+        )
+
+
+class MediaUploadOut(msgspec.Struct):
+    """A stored upload: send it with ``{"media_id": id}``, download it at
+    ``GET /api/v1/media/{id}``."""
+
+    id: str
+    kind: Literal["image", "audio", "video", "document"]
+    mime_type: str
+    size: int
+    sha256: Annotated[str, msgspec.Meta(description="Hex SHA-256 of the bytes.")]
+    filename: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, media: StoredMedia) -> MediaUploadOut:
+        """Present ``media``."""
+        return cls(
+            id=media.id,
+            kind=media.kind.value,  # type: ignore[arg-type]
+            mime_type=media.mime_type,
+            size=media.size,
+            sha256=media.sha256,
+            filename=media.filename,
+            created_at=media.created_at,
         )
 
 
@@ -270,12 +432,37 @@ class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
 
     email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    otp: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=64,
+                description="With two-step verification on: the authenticator app's six "
+                "digits or a recovery code. Without it the answer is `401 mfa_required`.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class RefreshIn(msgspec.Struct, forbid_unknown_fields=True):
     """The refresh token received at login or at the last refresh."""
 
     refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+
+
+class FirebaseLoginIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A Firebase ID token, as the Firebase client SDK's ``getIdToken()`` returns it."""
+
+    id_token: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=8192,
+            description="The signed-in Firebase user's ID token (a JWT, RS256).",
+            examples=["eyJhbGciOiJSUzI1NiIsImtpZCI6IjFlOWdkazcifQ.eyJpc3MiOiJodHRwczovL3..."],
+        ),
+    ]
 
 
 class SessionOut(msgspec.Struct):
@@ -298,6 +485,12 @@ class UserOut(msgspec.Struct):
     email: str
     role: Literal["admin", "manager", "secretary"]
     active: bool
+    status: Annotated[
+        Literal["invited", "active", "disabled"],
+        msgspec.Meta(description="`invited`: the invitation was not accepted yet."),
+    ]
+    mfa_enabled: bool
+    created_at: datetime
     permissions: list[str]
 
 
@@ -343,3 +536,259 @@ class AuditPage(msgspec.Struct):
 
     items: list[AuditRecordOut]
     next_cursor: str | None
+
+
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+OneTimeToken = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+RoleName = Literal["admin", "manager", "secretary"]
+PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+
+
+class InvitationIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Who to invite."""
+
+    name: PersonName
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+    role: RoleName
+
+
+class InvitationOut(msgspec.Struct):
+    """The invited account and its one-time token: hand the token to the person (it is shown
+    only now); they accept it at `POST /api/v1/auth/invitations/accept`."""
+
+    user: UserOut
+    token: str
+    expires_at: datetime
+
+
+class AccountTokenOut(msgspec.Struct):
+    """A one-time token, shown only now."""
+
+    token: str
+    expires_at: datetime
+
+
+class TokenPasswordIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A one-time token (invitation or reset) and the password its bearer chooses."""
+
+    token: OneTimeToken
+    password: Password
+
+
+class UserPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Fields to change; absent fields stay as they are."""
+
+    name: PersonName | None = None
+    role: RoleName | None = None
+    active: Annotated[
+        bool | None,
+        msgspec.Meta(description="`false` disables the account and ends its sessions."),
+    ] = None
+
+
+class ProfilePatch(msgspec.Struct, forbid_unknown_fields=True):
+    """The caller's own profile."""
+
+    name: PersonName
+
+
+class PasswordChangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The current password and the new one (at least 10 characters)."""
+
+    current_password: Password
+    new_password: Password
+
+
+class PasswordIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The caller's password, as confirmation."""
+
+    password: Password
+
+
+class OtpIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The code the authenticator app shows now."""
+
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+
+
+class MfaEnrolmentOut(msgspec.Struct):
+    """What the authenticator app needs: scan `qr_code` or type `secret`. Then confirm with a
+    code at `POST /api/v1/me/mfa/totp/confirm`."""
+
+    secret: str
+    provisioning_uri: str
+    qr_code: Annotated[str, msgspec.Meta(description="`data:image/svg+xml` QR code.")]
+
+
+class RecoveryCodesOut(msgspec.Struct):
+    """Single-use codes that replace the app's code once each; shown only now."""
+
+    recovery_codes: list[str]
+
+
+# -- customers and clinic settings ------------------------------------------------------------
+
+FunnelStageName = Literal[
+    "new_lead", "contacted", "qualified", "scheduled", "attended", "paid", "returning", "lost"
+]
+ConsentPurposeName = Literal["service", "reminders", "marketing"]
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WeekdayName = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+ClockTime = Annotated[
+    str, msgspec.Meta(max_length=5, description="Local time, `HH:MM` (24 h).", examples=["08:00"])
+]
+
+
+class IdentityOut(msgspec.Struct):
+    """An address under which the person reached the clinic."""
+
+    kind: Literal["phone", "wa_id", "bsuid", "jid", "lid"]
+    value: str
+
+
+class ConsentOut(msgspec.Struct):
+    """The latest decision for one purpose: when, how (`inbound_message`: implied by writing
+    to the clinic; `staff`: recorded by staff) and who recorded it."""
+
+    granted: bool
+    at: datetime
+    source: str
+    recorded_by: str | None
+
+
+class CustomerOut(msgspec.Struct):
+    """A lead or patient: profile, funnel stage, tags and LGPD consents per purpose."""
+
+    id: str
+    name: str
+    phone: Annotated[
+        str | None, msgspec.Meta(description="E.164; null when only a LID or BSUID is known.")
+    ]
+    identities: list[IdentityOut]
+    stage: FunnelStageName
+    tags: list[str]
+    consents: Annotated[
+        dict[ConsentPurposeName, ConsentOut],
+        msgspec.Meta(description="By purpose; a purpose never decided is absent."),
+    ]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, customer: Customer) -> CustomerOut:
+        """Present ``customer``."""
+        return cls(
+            id=customer.id,
+            name=customer.name,
+            phone=customer.phone,
+            identities=[
+                IdentityOut(i.kind.value, i.value)  # type: ignore[arg-type]
+                for i in customer.identities
+            ],
+            stage=customer.stage.value,  # type: ignore[arg-type]
+            tags=list(customer.tags),
+            consents={
+                purpose.value: ConsentOut(c.granted, c.at, c.source, c.recorded_by)  # type: ignore[misc]
+                for purpose, c in customer.consents.items()
+            },
+            created_at=customer.created_at,
+        )
+
+
+class CustomerPage(msgspec.Struct):
+    """A page of customers, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    items: list[CustomerOut]
+    next_cursor: str | None
+
+
+class CustomerPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Changes to a customer; omitted (or null) fields stay as they are.
+
+    ``name``: 1-200 characters after trimming. ``tags``: the complete new list (lower-cased,
+    spaces collapsed, repeats dropped; at most 20 tags of up to 40 characters; `[]` removes
+    them all). ``consents``: decisions the patient told the clinic, `true` grants and `false`
+    withdraws; each change is kept with its time, source `staff` and who recorded it.
+    """
+
+    name: str | None = None
+    tags: list[str] | None = None
+    stage: FunnelStageName | None = None
+    consents: dict[ConsentPurposeName, bool] | None = None
+
+
+class OpeningHoursOut(msgspec.Struct):
+    """One interval in which the front desk is staffed, in the clinic's local time."""
+
+    weekday: WeekdayName
+    opens: ClockTime
+    closes: ClockTime
+
+    @classmethod
+    def of(cls, hours: OpeningHours) -> OpeningHoursOut:
+        """Present ``hours``."""
+        return cls(
+            WEEKDAYS[hours.weekday - 1],  # type: ignore[arg-type]
+            hours.opens.strftime("%H:%M"),
+            hours.closes.strftime("%H:%M"),
+        )
+
+
+class OpeningHoursIn(msgspec.Struct, forbid_unknown_fields=True):
+    """One opening interval: `closes` after `opens`; intervals of one weekday must not
+    overlap."""
+
+    weekday: WeekdayName
+    opens: ClockTime
+    closes: ClockTime
+
+
+class ClinicOut(msgspec.Struct):
+    """The clinic's settings."""
+
+    id: str
+    name: str
+    timezone: Annotated[
+        str, msgspec.Meta(description="IANA time zone.", examples=["America/Sao_Paulo"])
+    ]
+    locale: str
+    phone: Annotated[str | None, msgspec.Meta(description="E.164.")]
+    address: str | None
+    city: str | None
+    state: Annotated[str | None, msgspec.Meta(description="UF, e.g. `SP`.")]
+    business_hours: list[OpeningHoursOut]
+
+    @classmethod
+    def of(cls, clinic: Clinic) -> ClinicOut:
+        """Present ``clinic``."""
+        return cls(
+            id=clinic.id,
+            name=clinic.name,
+            timezone=clinic.timezone,
+            locale=clinic.locale,
+            phone=clinic.phone,
+            address=clinic.address,
+            city=clinic.city,
+            state=clinic.state,
+            business_hours=[OpeningHoursOut.of(h) for h in clinic.business_hours],
+        )
+
+
+OptionalText = Annotated[str, msgspec.Meta(max_length=400)] | msgspec.UnsetType | None
+
+
+class ClinicPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Changes to the clinic's settings; omitted fields stay as they are.
+
+    ``name`` (1-120 characters) and ``timezone`` (an IANA zone such as `America/Manaus`): null
+    changes nothing. ``phone`` (any spelling, with the area code), ``address``, ``city`` and
+    ``state`` (a UF such as `SP`): null removes the value. ``business_hours``: the complete
+    new list (`[]`: none known).
+    """
+
+    name: Annotated[str, msgspec.Meta(max_length=400)] | None = None
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    phone: OptionalText = msgspec.UNSET
+    address: OptionalText = msgspec.UNSET
+    city: OptionalText = msgspec.UNSET
+    state: OptionalText = msgspec.UNSET
+    business_hours: Annotated[list[OpeningHoursIn], msgspec.Meta(max_length=50)] | None = None

@@ -1,4 +1,5 @@
-"""The accounts storage contract (staff users, refresh tokens): every adapter behaves so."""
+"""The accounts storage contract (staff users, refresh and account tokens): every adapter
+behaves so."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from porfin_core.domain.clinic import Role
-from porfin_core.domain.staff import RefreshToken, StaffUser
+from porfin_core.domain.staff import AccountToken, RefreshToken, StaffUser, TokenPurpose
 from porfin_core.errors import Conflict, NotFound
 from porfin_core.use_cases._transaction import transact
 
@@ -47,8 +48,12 @@ def _token(
 async def _save(factory, *items) -> None:
     async with factory() as uow:
         for item in items:
-            repo = uow.staff if isinstance(item, StaffUser) else uow.refresh_tokens
-            await repo.save(item)
+            if isinstance(item, StaffUser):
+                await uow.staff.save(item)
+            elif isinstance(item, AccountToken):
+                await uow.account_tokens.save(item)
+            else:
+                await uow.refresh_tokens.save(item)
         await uow.commit()
 
 
@@ -160,6 +165,9 @@ async def test_refresh_tokens_found_by_hash_and_family_oldest_first(backend, clo
         assert await uow.refresh_tokens.family("f1") == [first, second]
         assert await uow.refresh_tokens.family("f2") == [elsewhere]
         assert await uow.refresh_tokens.family("nope") == []
+        assert await uow.refresh_tokens.for_user("clinic1", "u1") == [first, elsewhere, second]
+        assert await uow.refresh_tokens.for_user("clinic2", "u1") == []
+        assert await uow.refresh_tokens.for_user("clinic1", "nope") == []
 
     async with backend.uow_factory() as uow:  # rotation, then logout
         spent = await uow.refresh_tokens.find_by_hash(first.token_hash)
@@ -208,3 +216,66 @@ async def test_a_refresh_token_is_spent_once_even_concurrently(backend, clock):
     async with backend.uow_factory(read_only=True) as uow:
         family = await uow.refresh_tokens.family("f1")
         assert [(t.id, t.replaced_by) for t in family] == [("t1", winner), (winner, None)]
+
+
+def _account_token(
+    at: datetime, token_id: str, user_id: str = "u1", clinic_id: str = "clinic1"
+) -> AccountToken:
+    return AccountToken(
+        id=token_id,
+        clinic_id=clinic_id,
+        user_id=user_id,
+        purpose=TokenPurpose.INVITATION,
+        token_hash=f"{token_id:a>64}",
+        issued_by="admin",
+        issued_at=at,
+        expires_at=at + timedelta(days=7),
+    )
+
+
+async def test_account_tokens_found_by_hash_and_by_user_oldest_first(backend, clock):
+    now = clock.now()
+    first = _account_token(now, "k1")
+    second = _account_token(now + timedelta(minutes=1), "k2")
+    second.purpose = TokenPurpose.PASSWORD_RESET
+    other_user = _account_token(now, "k3", user_id="u2")
+    other_clinic = _account_token(now, "k4", clinic_id="clinic2")
+    await _save(backend.uow_factory, second, other_user, first, other_clinic)
+
+    async with backend.uow_factory(read_only=True) as uow:
+        assert await uow.account_tokens.find_by_hash(first.token_hash) == first
+        assert await uow.account_tokens.find_by_hash("f" * 64) is None
+        assert await uow.account_tokens.for_user("clinic1", "u1") == [first, second]
+        assert await uow.account_tokens.for_user("clinic1", "u2") == [other_user]
+        assert await uow.account_tokens.for_user("clinic2", "u2") == []
+
+    async with backend.uow_factory() as uow:  # used once
+        token = await uow.account_tokens.find_by_hash(first.token_hash)
+        assert token is not None and token.usable(now)
+        token.used_at = now + timedelta(minutes=3)
+        await uow.account_tokens.save(token)
+        await uow.commit()
+
+    with pytest.raises(Conflict):  # a hash identifies one token
+        clash = _account_token(now, "k5")
+        clash.token_hash = first.token_hash
+        await _save(backend.uow_factory, clash)
+
+    if backend.reopen is not None:  # durable: still there after a restart
+        factory, _ = await backend.reopen()
+        async with factory(read_only=True) as uow:
+            found = await uow.account_tokens.find_by_hash(first.token_hash)
+            assert found is not None and found.used_at == now + timedelta(minutes=3)
+            assert not found.usable(now)
+
+
+async def test_staff_users_keep_their_two_step_verification_state(backend, clock):
+    now = clock.now()
+    ana = _user(now)
+    ana.totp_secret = "JBSWY3DPEHPK3PXP"
+    ana.totp_last_step = 123
+    ana.recovery_code_hashes = ["a" * 64, "b" * 64]
+    await _save(backend.uow_factory, ana)
+    async with backend.uow_factory(read_only=True) as uow:
+        stored = await uow.staff.get("clinic1", "u1")
+    assert stored == ana and stored.mfa_enabled

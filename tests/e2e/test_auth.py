@@ -5,73 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
-import porfin_adapters.container as composition
-from porfin_adapters.container import create_container
 from porfin_core.domain.clinic import Role
 from porfin_core.permissions import allows
-from porfin_core.use_cases.create_staff_user import NewStaffUser
-from porfin_http.app import create_app
-from tests.e2e.conftest import AUTH, FAST_HASHER
-
-PASSWORD = "correct horse battery"
-
-
-ACCOUNTS = {
-    "admin@clinica.com.br": "admin",
-    "manager@clinica.com.br": "manager",
-    "secretary@clinica.com.br": "secretary",
-    "gerente@clinica.com.br": "manager",
-    "ana@clinica.com.br": "secretary",
-    "bia@clinica.com.br": "secretary",
-}
-
-
-@pytest.fixture
-async def users(container, clock):
-    """Accounts created before the API starts (the test client runs the app on a loop of its
-    own, so the app's storage cannot be driven from the test's loop)."""
-    seeder = create_container(container.settings())
-    seeder.clock.override(providers.Object(clock))
-    seeder.password_hasher.override(providers.Object(FAST_HASHER))
-    await composition.start(seeder)
-    try:
-        clinic_id = (await seeder.set_up_installation()()).clinic.id
-        created = {}
-        for email, role in ACCOUNTS.items():
-            created[email] = await seeder.create_staff_user()(
-                NewStaffUser(
-                    clinic_id=clinic_id,
-                    name=f"Ana {role}",
-                    email=email,
-                    role=role,
-                    password=PASSWORD,
-                )
-            )
-        return created
-    finally:
-        await composition.stop(seeder)
-
-
-@pytest.fixture
-async def api(container, users):
-    async with AsyncTestClient(create_app(container)) as client:
-        client.users = users
-        yield client
+from tests.e2e.conftest import AUTH, PASSWORD, _bearer, _login
 
 
 async def _user(container, api, role="secretary", email=None):
     return api.users[email or f"{role}@clinica.com.br"]
-
-
-async def _login(api, email, password=PASSWORD):
-    return await api.post("/api/v1/auth/login", json={"email": email, "password": password})
-
-
-def _bearer(session):
-    return {"Authorization": f"Bearer {session['access_token']}"}
 
 
 async def test_login_gives_tokens_that_open_the_api(container, api):

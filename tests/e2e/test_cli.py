@@ -140,3 +140,45 @@ def test_users_add_and_list(porfin):
     )
     assert short.exit_code == 1
     assert "password" in short.stderr
+
+
+def test_users_invite_disable_enable_and_reset_password(porfin):
+    invited = porfin(
+        "users", "invite", "--email", "caio@clinica.com.br", "--name", "Caio", "--role", "admin"
+    )
+    assert invited.exit_code == 0, invited.output
+    assert "Código do convite" in invited.stdout
+    listed = json.loads(porfin("users", "list", "--json").stdout)
+    assert [u["status"] for u in listed] == ["invited"]
+    assert "convite pendente" in porfin("users", "list").stdout
+    # an invited account has no password to reset yet
+    refused = porfin("users", "reset-password", "caio@clinica.com.br", "--password", "x" * 12)
+    assert refused.exit_code == 1 and "[invalid_state]" in refused.stderr
+
+    porfin(
+        "users",
+        "add",
+        "--email",
+        "ana@clinica.com.br",
+        "--name",
+        "Ana",
+        "--role",
+        "admin",
+        "--password",
+        "uma senha longa",
+    )
+    disabled = porfin("users", "disable", "ana@clinica.com.br", "--json")
+    assert disabled.exit_code == 0, disabled.output
+    assert json.loads(disabled.stdout)["status"] == "disabled"
+    assert porfin("users", "enable", "ana@clinica.com.br").exit_code == 0
+    reset = porfin(
+        "users", "reset-password", "ana@clinica.com.br", "--password", "outra senha longa"
+    )
+    assert reset.exit_code == 0, reset.output
+    assert "Senha redefinida" in reset.stdout
+    assert porfin("users", "mfa-off", "ana@clinica.com.br").exit_code == 0
+    missing = porfin("users", "disable", "nobody@clinica.com.br")
+    assert missing.exit_code == 1 and missing.stderr.startswith("erro: não encontrado")
+    audit = porfin("audit", "list", "--json")
+    actions = {r["action"] for r in json.loads(audit.stdout)}
+    assert {"user.invite", "user.update", "user.password_reset"} <= actions

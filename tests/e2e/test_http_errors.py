@@ -47,7 +47,8 @@ def bad_requests(channel_id, chat_id):
         ("POST", f"{chat}/messages", {"text": ""}, 400),
         ("POST", f"{chat}/messages", {"text": "   "}, 422),
         ("POST", f"{chat}/messages", {"text": "x" * 4097}, 400),
-        ("POST", f"{chat}/messages", {}, 400),
+        ("POST", f"{chat}/messages", {}, 422),  # neither text nor media_id
+        ("POST", f"{chat}/messages", {"media_id": "nope"}, 422),
         ("POST", f"{chat}/messages", "not json", 400),
         ("POST", "/api/v1/chats/nope/messages", {"text": "oi"}, 404),
         ("POST", hook, {}, 422),

@@ -7,7 +7,13 @@ from datetime import timedelta
 import pytest
 
 from porfin_core.domain.chat import SERVICE_WINDOW, Chat, ChatMode, ChatStatus
-from porfin_core.domain.events import ChatAssigned, ChatClosed, ChatModeChanged, ChatOpened
+from porfin_core.domain.events import (
+    ChatAssigned,
+    ChatClosed,
+    ChatModeChanged,
+    ChatOpened,
+    ChatRead,
+)
 from porfin_core.domain.message import Author, DeliveryStatus, Direction, Message, MessageKind
 from porfin_core.errors import InvalidStateTransition, ValidationError
 from tests import builders
@@ -273,8 +279,14 @@ def test_assign_and_unassign(chat, clock):
     chat.assign(None, clock.now())
     assert chat.assignee_id is None
     assert chat.pull_events() == [
-        ChatAssigned(clinic_id="clinic1", occurred_at=clock.now(), chat_id="chat1", assignee_id=a)
-        for a in ("user1", None)
+        ChatAssigned(
+            clinic_id="clinic1",
+            occurred_at=clock.now(),
+            chat_id="chat1",
+            assignee_id=a,
+            previous_assignee_id=previous,
+        )
+        for a, previous in (("user1", None), (None, "user1"))
     ]
 
 
@@ -340,8 +352,13 @@ def test_unread_counts_patient_messages_only(chat, clock):
     chat.add_message(inbound(clock, message_id="msg2"), clock.now())
     chat.add_message(outbound(clock), clock.now())
     assert chat.unread_count == 2
-    chat.mark_read()
+    chat.pull_events()
+    chat.mark_read(clock.now(), by="ana")
     assert chat.unread_count == 0
+    chat.mark_read(clock.now(), by="ana")  # nothing unread: no event
+    assert chat.pull_events() == [
+        ChatRead(clinic_id="clinic1", occurred_at=clock.now(), chat_id="chat1", read_by="ana")
+    ]
 
 
 def test_last_message_and_preview_follow_the_newest_message(chat, clock):

@@ -6,6 +6,7 @@ Layout::
     {root}staff_emails/{email}                  -> {clinic_id, user_id}: one account per
                                                    e-mail, found at login without the clinic
     {root}refresh_tokens/{token_hash}           the token (field family_id), by its SHA-256
+    {root}account_tokens/{token_hash}           invitations and password resets, by SHA-256
 
 Like the other lookup documents, ``staff_emails`` makes concurrent creations of one e-mail
 conflict: both transactions read the missing document, the loser is retried and finds the
@@ -19,7 +20,7 @@ from google.cloud.firestore import AsyncDocumentReference, FieldFilter
 from porfin_adapters.emails import lookup_email
 from porfin_adapters.firestore.storage import Doc, _doc_id, _load, _Repo
 from porfin_adapters.serialization import to_document, utc_micros
-from porfin_core.domain.staff import RefreshToken, StaffUser
+from porfin_core.domain.staff import AccountToken, RefreshToken, StaffUser
 from porfin_core.errors import Conflict, NotFound
 
 
@@ -93,7 +94,38 @@ class FirestoreRefreshTokenRepository(_AccountsRepo):
         tokens = [_load(s.to_dict() or {}, RefreshToken) for s in await self._s.query(query)]
         return sorted(tokens, key=lambda t: (t.issued_at, t.id))
 
+    async def for_user(self, clinic_id: str, user_id: str) -> list[RefreshToken]:
+        query = self._s.top("refresh_tokens").where(filter=FieldFilter("user_id", "==", user_id))
+        tokens = [_load(s.to_dict() or {}, RefreshToken) for s in await self._s.query(query)]
+        mine = [t for t in tokens if t.clinic_id == clinic_id]
+        return sorted(mine, key=lambda t: (t.issued_at, t.id))
+
     async def save(self, token: RefreshToken) -> None:
+        ref = self._ref(token.token_hash)
+        [existing] = await self._latest(ref)
+        if existing is not None and existing["id"] != token.id:
+            raise Conflict("token hash already recorded")
+        self._s.put(ref, to_document(token))
+
+
+class FirestoreAccountTokenRepository(_AccountsRepo):
+    """Tokens at ``{root}account_tokens/{token_hash}``; a user's are a query on ``user_id``."""
+
+    def _ref(self, token_hash: str) -> AsyncDocumentReference:
+        return self._s.top("account_tokens").document(_doc_id(token_hash))
+
+    async def find_by_hash(self, token_hash: str) -> AccountToken | None:
+        doc = await self._s.get(self._ref(token_hash))
+        return None if doc is None else _load(doc, AccountToken)
+
+    async def for_user(self, clinic_id: str, user_id: str) -> list[AccountToken]:
+        # One equality filter (automatic index); the clinic is checked here.
+        query = self._s.top("account_tokens").where(filter=FieldFilter("user_id", "==", user_id))
+        tokens = [_load(s.to_dict() or {}, AccountToken) for s in await self._s.query(query)]
+        mine = [t for t in tokens if t.clinic_id == clinic_id]
+        return sorted(mine, key=lambda t: (t.issued_at, t.id))
+
+    async def save(self, token: AccountToken) -> None:
         ref = self._ref(token.token_hash)
         [existing] = await self._latest(ref)
         if existing is not None and existing["id"] != token.id:

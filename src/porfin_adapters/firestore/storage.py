@@ -5,7 +5,7 @@ docs/storage-firestore.md)::
 
     {root}clinics/{clinic_id}                         the clinic (+ _created)
         channels/{channel_id}                         (+ _sort_micros: created_at)
-        customers/{customer_id}                       (+ _sort_micros: created_at)
+        customers/{customer_id}                       (+ _sort_micros, _facets, _search)
         identities/{kind:value}                       -> customer_id (uniqueness per clinic)
         chats/{chat_id}                               (+ _sort_micros, _facets, _search)
         chat_keys/{customer_id|channel_id}            -> chat_id (one chat per customer/channel)
@@ -90,7 +90,7 @@ from porfin_core.errors import (
 )
 from porfin_core.pagination import Page, check_limit, decode_cursor, encode_cursor
 from porfin_core.ports.clock import IdGenerator
-from porfin_core.ports.storage import ChatQuery, PendingStatus, StoredEvent
+from porfin_core.ports.storage import ChatQuery, CustomerQuery, PendingStatus, StoredEvent
 
 Doc = dict[str, Any]
 SortKey = tuple[int, str]
@@ -388,8 +388,23 @@ class FirestoreCustomerRepository(_Repo):
             if owner is not None and owner["customer_id"] != customer.id:
                 raise Conflict("identity belongs to another customer", identity=key)
             self._s.put(ref, {"customer_id": customer.id, "key": key})
-        doc = {**to_document(customer), "_sort_micros": utc_micros(customer.created_at)}
+        # Imported here: the customers module builds on this module's helpers.
+        from porfin_adapters.firestore.customers import customer_facets, customer_search_keys
+
+        doc = {
+            **to_document(customer),
+            "_sort_micros": utc_micros(customer.created_at),
+            "_facets": customer_facets(customer),
+            "_search": customer_search_keys(customer),
+        }
         self._s.put(self._ref(customer.clinic_id, customer.id), doc)
+
+    async def list(self, query: CustomerQuery) -> Page[Customer]:
+        """Newest first; filters and search as :mod:`porfin_adapters.firestore.customers`
+        describes."""
+        from porfin_adapters.firestore.customers import list_customers
+
+        return await list_customers(self._s, query)
 
 
 # -- search keys ------------------------------------------------------------------------------
@@ -848,6 +863,7 @@ class FirestoreUnitOfWork:
 
         self.staff = accounts.FirestoreStaffUserRepository(self._session)
         self.refresh_tokens = accounts.FirestoreRefreshTokenRepository(self._session)
+        self.account_tokens = accounts.FirestoreAccountTokenRepository(self._session)
 
     async def __aenter__(self) -> FirestoreUnitOfWork:
         if not self._read_only:

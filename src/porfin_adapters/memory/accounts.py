@@ -10,7 +10,7 @@ from __future__ import annotations
 from porfin_adapters.emails import lookup_email
 from porfin_adapters.memory.storage import Doc, _Repos
 from porfin_adapters.serialization import from_document, to_document
-from porfin_core.domain.staff import RefreshToken, StaffUser
+from porfin_core.domain.staff import AccountToken, RefreshToken, StaffUser
 from porfin_core.errors import Conflict, NotFound
 
 
@@ -74,8 +74,36 @@ class MemoryRefreshTokenRepository(_Unique):
         ]
         return sorted(tokens, key=lambda t: (t.issued_at, t.id))
 
+    async def for_user(self, clinic_id: str, user_id: str) -> list[RefreshToken]:
+        tokens = [
+            from_document(d, RefreshToken)
+            for d in self._table("refresh_tokens").values()
+            if d["clinic_id"] == clinic_id and d["user_id"] == user_id
+        ]
+        return sorted(tokens, key=lambda t: (t.issued_at, t.id))
+
     async def save(self, token: RefreshToken) -> None:
         owner = self._owner("refresh_tokens", "token_hash", token.token_hash)
         if owner is not None and owner != token.id:
             raise Conflict("token hash already recorded")
         self._put("refresh_tokens", token.id, to_document(token))
+
+
+class MemoryAccountTokenRepository(_Unique):
+    async def find_by_hash(self, token_hash: str) -> AccountToken | None:
+        doc = self._committed_owner("account_tokens", "token_hash", token_hash)
+        return None if doc is None else from_document(doc, AccountToken)
+
+    async def for_user(self, clinic_id: str, user_id: str) -> list[AccountToken]:
+        tokens = [
+            from_document(d, AccountToken)
+            for d in self._table("account_tokens").values()
+            if d["clinic_id"] == clinic_id and d["user_id"] == user_id
+        ]
+        return sorted(tokens, key=lambda t: (t.issued_at, t.id))
+
+    async def save(self, token: AccountToken) -> None:
+        owner = self._owner("account_tokens", "token_hash", token.token_hash)
+        if owner is not None and owner != token.id:
+            raise Conflict("token hash already recorded")
+        self._put("account_tokens", token.id, to_document(token))

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
+from porfin_adapters.customer_search import CustomerSearch
 from porfin_adapters.memory.audit import MemoryAuditLog, chain
 from porfin_adapters.serialization import (
     event_from_document,
@@ -31,7 +32,7 @@ from porfin_core.domain.message import Message
 from porfin_core.errors import Conflict, NotFound
 from porfin_core.pagination import Page, decode_cursor, encode_cursor
 from porfin_core.ports.clock import IdGenerator
-from porfin_core.ports.storage import ChatQuery, PendingStatus, StoredEvent
+from porfin_core.ports.storage import ChatQuery, CustomerQuery, PendingStatus, StoredEvent
 
 Doc = dict[str, Any]
 T = TypeVar("T")
@@ -56,6 +57,7 @@ class MemoryStore:
                 "audit_heads",
                 "staff_users",
                 "refresh_tokens",
+                "account_tokens",
                 "outbox",
             )
         }
@@ -129,7 +131,21 @@ class MemoryCustomerRepository(_Repos):
             if owner is not None and owner["customer_id"] != customer.id:
                 raise Conflict("identity belongs to another customer", identity=key)
             self._put("identities", f"{customer.clinic_id}|{key}", {"customer_id": customer.id})
-        self._put("customers", customer.id, to_document(customer))
+        doc = to_document(customer)
+        doc["_sort"] = (utc_micros(customer.created_at), customer.id)
+        self._put("customers", customer.id, doc)
+
+    async def list(self, query: CustomerQuery) -> Page[Customer]:
+        search = CustomerSearch.of(query.search) if query.search else None
+        docs = [
+            d
+            for d in self._table("customers").values()
+            if d["clinic_id"] == query.clinic_id
+            and (query.stage is None or d["stage"] == query.stage.value)
+            and (query.tag is None or query.tag in d["tags"])
+            and (search is None or search.matches(d["name"], d["phone"]))
+        ]
+        return _page(docs, query.limit, query.cursor, Customer)
 
 
 def _chat_matches(store: MemoryStore, doc: Doc, query: ChatQuery) -> bool:
@@ -295,6 +311,7 @@ class MemoryUnitOfWork:
 
         self.staff = accounts.MemoryStaffUserRepository(store, self._writes)
         self.refresh_tokens = accounts.MemoryRefreshTokenRepository(store, self._writes)
+        self.account_tokens = accounts.MemoryAccountTokenRepository(store, self._writes)
 
     async def __aenter__(self) -> MemoryUnitOfWork:
         if not self._read_only:

@@ -1,6 +1,7 @@
 """SQLite staff accounts and refresh tokens (wired into :class:`SqliteUnitOfWork`).
 
-Tables ``staff_users`` and ``refresh_tokens`` (migration ``0003_accounts.sql``). Reads and writes
+Tables ``staff_users`` and ``refresh_tokens`` (migration ``0003_accounts.sql``) and
+``account_tokens`` (``0005_account_tokens.sql``). Reads and writes
 follow :mod:`porfin_adapters.sqlite.storage`: rows read remember their version, a lookup that
 found nothing is checked again at commit, and the e-mail's and the token hash's uniqueness is
 checked by the writer. A user never changes clinic, nor a token its hash or family: those
@@ -15,13 +16,14 @@ from typing import TypeVar
 from porfin_adapters.emails import lookup_email
 from porfin_adapters.serialization import utc_micros
 from porfin_adapters.sqlite.storage import _dump, _load, _Repo
-from porfin_core.domain.staff import RefreshToken, StaffUser
+from porfin_core.domain.staff import AccountToken, RefreshToken, StaffUser
 from porfin_core.errors import Conflict
 
 T = TypeVar("T")
 
 _USER_KEYS = frozenset({"clinic_id", "created_micros"})
-_TOKEN_KEYS = frozenset({"family_id", "token_hash"})
+_TOKEN_KEYS = frozenset({"family_id", "token_hash", "user_id"})
+_ACCOUNT_TOKEN_KEYS = frozenset({"clinic_id", "user_id", "token_hash"})
 
 
 class _AccountsRepo(_Repo):
@@ -107,6 +109,16 @@ class SqliteRefreshTokenRepository(_AccountsRepo):
         )
         return sorted(tokens, key=lambda t: (t.issued_at, t.id))
 
+    async def for_user(self, clinic_id: str, user_id: str) -> list[RefreshToken]:
+        tokens = self._rows(
+            "refresh_tokens",
+            "SELECT id, version, doc FROM refresh_tokens WHERE user_id = ?",
+            (user_id,),
+            RefreshToken,
+        )
+        mine = [t for t in tokens if t.clinic_id == clinic_id]
+        return sorted(mine, key=lambda t: (t.issued_at, t.id))
+
     async def save(self, token: RefreshToken) -> None:
         # A second token with the same hash breaks the UNIQUE rule: Conflict.
         self._tracker.upsert(
@@ -115,8 +127,47 @@ class SqliteRefreshTokenRepository(_AccountsRepo):
             {
                 "id": token.id,
                 "family_id": token.family_id,
+                "user_id": token.user_id,
                 "token_hash": token.token_hash,
                 "doc": _dump(token),
             },
             immutable=_TOKEN_KEYS,
+        )
+
+
+class SqliteAccountTokenRepository(_AccountsRepo):
+    async def find_by_hash(self, token_hash: str) -> AccountToken | None:
+        token = self._row(
+            "account_tokens",
+            "SELECT id, version, doc FROM account_tokens WHERE token_hash = ?",
+            (token_hash,),
+            AccountToken,
+        )
+        if token is None:
+            self._tracker.still_absent(
+                "SELECT 1 FROM account_tokens WHERE token_hash = ?", (token_hash,)
+            )
+        return token
+
+    async def for_user(self, clinic_id: str, user_id: str) -> list[AccountToken]:
+        tokens = self._rows(
+            "account_tokens",
+            "SELECT id, version, doc FROM account_tokens WHERE clinic_id = ? AND user_id = ?",
+            (clinic_id, user_id),
+            AccountToken,
+        )
+        return sorted(tokens, key=lambda t: (t.issued_at, t.id))
+
+    async def save(self, token: AccountToken) -> None:
+        self._tracker.upsert(
+            "account_tokens",
+            token.id,
+            {
+                "id": token.id,
+                "clinic_id": token.clinic_id,
+                "user_id": token.user_id,
+                "token_hash": token.token_hash,
+                "doc": _dump(token),
+            },
+            immutable=_ACCOUNT_TOKEN_KEYS,
         )

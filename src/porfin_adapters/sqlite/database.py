@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import sqlite3
 from collections.abc import Callable
 from importlib import resources
@@ -32,6 +33,7 @@ from typing import IO, Any
 
 import structlog
 
+from porfin_adapters.customer_search import customer_keys_of_document
 from porfin_core.errors import Conflict, PorfinError, StorageUnavailable
 
 log = structlog.get_logger(__name__)
@@ -64,19 +66,23 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def migrate(path: str) -> int:
-    """Create or upgrade the schema at ``path``; returns the schema version.
+def migrate(path: str, target: int | None = None) -> int:
+    """Create or upgrade the schema at ``path`` (up to ``target``, default: the latest);
+    returns the schema version.
 
     Each migration runs in its own transaction and bumps ``PRAGMA user_version``, so an
     interrupted upgrade leaves the database at the last complete version.
     """
     conn = _connect(path)
     try:
+        _register_migration_functions(conn)
         conn.execute("PRAGMA journal_mode=WAL")
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         for number, script in _migrations():
             if number <= version:
                 continue
+            if target is not None and number > target:
+                break
             conn.execute("BEGIN IMMEDIATE")
             # Another process may have migrated while this one waited for the lock.
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -95,6 +101,20 @@ def migrate(path: str) -> int:
         return version
     finally:
         conn.close()
+
+
+def _register_migration_functions(conn: sqlite3.Connection) -> None:
+    """SQL functions migrations may call to fill new columns and tables from the stored
+    documents with the rules the repositories apply (Python's, e.g. folding of names).
+
+    ``porfin_customer_keys(doc)``: the search keys of a customer document, as a JSON array
+    (:func:`porfin_adapters.customer_search.customer_keys`).
+    """
+
+    def customer_keys(doc: str) -> str:
+        return json.dumps(customer_keys_of_document(json.loads(doc)))
+
+    conn.create_function("porfin_customer_keys", 1, customer_keys, deterministic=True)
 
 
 def _split(script: str) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from porfin_adapters.serialization import utc_micros
+from porfin_adapters.sqlite import customers
 from porfin_adapters.sqlite.audit import SqliteAuditLog
 from porfin_adapters.sqlite.database import Reader, SqliteDatabase, Write
 from porfin_adapters.text import digits, fold, phone_query
@@ -27,9 +28,9 @@ from porfin_core.domain.customer import Customer, identity_keys
 from porfin_core.domain.events import EVENT_TYPES, DomainEvent
 from porfin_core.domain.message import Message
 from porfin_core.errors import Conflict, NotFound, TransactionConflict
-from porfin_core.pagination import Page, decode_cursor, encode_cursor
+from porfin_core.pagination import Page, check_limit, decode_cursor, encode_cursor
 from porfin_core.ports.clock import IdGenerator
-from porfin_core.ports.storage import ChatQuery, PendingStatus, StoredEvent
+from porfin_core.ports.storage import ChatQuery, CustomerQuery, PendingStatus, StoredEvent
 
 T = TypeVar("T")
 
@@ -249,6 +250,7 @@ class SqliteCustomerRepository(_Repo):
             )
 
         self._tracker.writes.append(index_identities)
+        self._tracker.writes.append(customers.index_keys(customer))
         self._tracker.upsert(
             "customers",
             customer_id,
@@ -256,8 +258,29 @@ class SqliteCustomerRepository(_Repo):
                 "id": customer_id,
                 "clinic_id": clinic_id,
                 "created_micros": utc_micros(customer.created_at),
+                "stage": customer.stage.value,
                 "doc": _dump(customer),
             },
+        )
+
+    async def list(self, query: CustomerQuery) -> Page[Customer]:
+        filters = customers.customer_filters(query)
+        if filters is None:
+            check_limit(query.limit)
+            if query.cursor is not None:
+                decode_cursor(query.cursor, 2)
+            return Page([])
+        where, params = filters
+        return _page(
+            self._conn,
+            self._tracker,
+            "customers",
+            "created_micros",
+            where,
+            params,
+            query.limit,
+            query.cursor,
+            Customer,
         )
 
 
@@ -505,6 +528,7 @@ class SqliteUnitOfWork:
 
         self.staff = accounts.SqliteStaffUserRepository(conn, tracker)
         self.refresh_tokens = accounts.SqliteRefreshTokenRepository(conn, tracker)
+        self.account_tokens = accounts.SqliteAccountTokenRepository(conn, tracker)
         return self
 
     async def __aexit__(

@@ -61,10 +61,35 @@ class AuditAction(enum.StrEnum):
 
     CLINIC_CREATE = "clinic.create"
     CHANNEL_CREATE = "channel.create"
+    CHANNEL_UPDATE = "channel.update"
+    CHANNEL_ARCHIVE = "channel.archive"
+    MEDIA_UPLOAD = "media.upload"
+    MEDIA_READ = "media.read"
     CHAT_READ = "chat.read"
     CHAT_UPDATE = "chat.update"
     MESSAGES_READ = "messages.read"
     MESSAGE_SEND = "message.send"
+    CUSTOMER_READ = "customer.read"
+    CUSTOMER_UPDATE = "customer.update"
+    CLINIC_UPDATE = "clinic.update"
+    AUTH_LOGIN = "auth.login"
+    AUTH_LOGIN_FAILED = "auth.login_failed"
+    AUTH_LOCKOUT = "auth.lockout"
+    """Security event: too many failed logins locked the account."""
+    AUTH_REFRESH_REUSE = "auth.refresh_reuse"
+    """Security event: a spent refresh token came back; its whole login was revoked."""
+    AUTH_LOGOUT = "auth.logout"
+    USER_CREATE = "user.create"
+    USER_INVITE = "user.invite"
+    USER_INVITATION_ACCEPT = "user.invitation_accept"
+    USER_UPDATE = "user.update"
+    USER_PASSWORD_CHANGE = "user.password_change"
+    USER_PASSWORD_RESET_ISSUE = "user.password_reset_issue"
+    USER_PASSWORD_RESET = "user.password_reset"
+    USER_MFA_ENROL = "user.mfa_enrol"
+    USER_MFA_ENABLE = "user.mfa_enable"
+    USER_MFA_DISABLE = "user.mfa_disable"
+    USER_RECOVERY_CODES = "user.recovery_codes"
 
 
 @attrs.frozen(kw_only=True)
@@ -92,6 +117,25 @@ class Actor:
 
 SYSTEM_ACTOR = Actor(id="system", kind=ActorKind.SYSTEM, source="system")
 """Porfin itself: the actor of commands that do not say who asks."""
+
+
+@attrs.frozen(kw_only=True)
+class Origin:
+    """Where an unauthenticated request (a login, a refresh) came from, before anyone is known.
+
+    Attributes:
+        source: The client's IP address (``cli`` at the command line, ``system`` otherwise).
+        request_id: The request's correlation id, when there is one.
+    """
+
+    source: str = "system"
+    request_id: str | None = None
+
+    def actor(self, user_id: str) -> Actor:
+        """The actor once the request turned out to be ``user_id``'s."""
+        return Actor(
+            id=user_id, kind=ActorKind.USER, source=self.source, request_id=self.request_id
+        )
 
 
 def _is_unicode(text: str) -> bool:

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Mapping
 from datetime import datetime
 
 import attrs
+
+from porfin_core.errors import InvalidStateTransition, ValidationError
+
+MAX_NAME_LENGTH = 100
+"""Longest channel name staff may give."""
+MAX_SECRET_LENGTH = 4096
+"""Longest secret value accepted (Cloud API access tokens are a few hundred characters)."""
+HINT_MIN_LENGTH = 16
+"""Secrets shorter than this get no hint: four characters would give too much away."""
 
 
 class Provider(enum.StrEnum):
@@ -21,12 +32,195 @@ class SecretRef:
     """A reference to a secret kept outside Porfin's records (env var, file, secret manager).
 
     Only the reference is stored or logged, never the secret itself.
+
+    Attributes:
+        ref: Where the secret lives, as the secret store names it (``store:<key>``).
+        hint: The secret's last four characters, so staff can recognize which credential is
+            configured; None for secrets shorter than :data:`HINT_MIN_LENGTH`.
     """
 
     ref: str
+    hint: str | None = None
 
     def __str__(self) -> str:
         return self.ref
+
+
+def secret_hint(value: str) -> str | None:
+    """The last four characters of ``value``, or None when it is too short to show any."""
+    return value[-4:] if len(value) >= HINT_MIN_LENGTH else None
+
+
+class SettingPlace(enum.StrEnum):
+    """Where a provider setting is kept on the :class:`Channel`."""
+
+    EXTERNAL_ID = "external_ids"
+    """A provider's id for the number (``phone_number_id``, Evolution ``instance``)."""
+    SETTING = "settings"
+    """A plain, non-secret setting (API base URL, API version)."""
+    SECRET = "secrets"
+    """A credential: kept in the secret store, the channel holds only its :class:`SecretRef`."""
+
+
+@attrs.frozen(kw_only=True)
+class ProviderSetting:
+    """One setting a channel of a provider holds.
+
+    Attributes:
+        name: The setting's name (the API field).
+        place: Where it is kept: an external id, a plain setting or a secret.
+        required: A channel of the provider cannot work without it.
+        pattern: Regular expression the whole value must match (None: any text).
+        max_length: Longest value accepted.
+        description: What it is, in one line (shown in the API documentation).
+    """
+
+    name: str
+    place: SettingPlace
+    required: bool
+    pattern: str | None = None
+    max_length: int = 200
+    description: str = ""
+
+    def clean(self, value: str) -> str:
+        """``value`` trimmed (and without a URL's trailing slash) if it is acceptable.
+
+        Raises:
+            ValidationError: empty, too long, control characters or not matching ``pattern``.
+        """
+        text = value.strip()
+        if self.place is SettingPlace.SETTING and self.name.endswith("url"):
+            text = text.rstrip("/")
+        if not text:
+            raise ValidationError(f"{self.name} is empty", field=self.name)
+        if len(text) > self.max_length:
+            raise ValidationError(
+                f"{self.name} is longer than {self.max_length} characters", field=self.name
+            )
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+            raise ValidationError(f"{self.name} holds control characters", field=self.name)
+        if self.pattern is not None and re.fullmatch(self.pattern, text) is None:
+            raise ValidationError(f"{self.name} is not valid", field=self.name)
+        return text
+
+
+_DIGITS = r"[0-9]{1,32}"
+# http(s), a host, an optional port and path; no user info (a password in a URL would be
+# stored as a plain setting), no query or fragment.
+_BASE_URL = r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?"
+_INSTANCE = r"[A-Za-z0-9_.-]{1,100}"
+_API_VERSION = r"v[0-9]{1,3}\.[0-9]{1,3}"
+
+PROVIDER_SETTINGS: Mapping[Provider, tuple[ProviderSetting, ...]] = {
+    Provider.CLOUD_API: (
+        ProviderSetting(
+            name="phone_number_id",
+            place=SettingPlace.EXTERNAL_ID,
+            required=True,
+            pattern=_DIGITS,
+            description="The number's id in the WhatsApp Cloud API (webhooks route on it).",
+        ),
+        ProviderSetting(
+            name="waba_id",
+            place=SettingPlace.EXTERNAL_ID,
+            required=True,
+            pattern=_DIGITS,
+            description="The WhatsApp Business Account id (templates live there).",
+        ),
+        ProviderSetting(
+            name="api_version",
+            place=SettingPlace.SETTING,
+            required=False,
+            pattern=_API_VERSION,
+            description="Graph API version, e.g. v23.0 (default: Porfin's).",
+        ),
+        ProviderSetting(
+            name="access_token",
+            place=SettingPlace.SECRET,
+            required=True,
+            max_length=MAX_SECRET_LENGTH,
+            description="System-user access token that sends messages.",
+        ),
+        ProviderSetting(
+            name="app_secret",
+            place=SettingPlace.SECRET,
+            required=True,
+            max_length=MAX_SECRET_LENGTH,
+            description="The Meta app's secret: checks webhook signatures.",
+        ),
+        ProviderSetting(
+            name="webhook_verify_token",
+            place=SettingPlace.SECRET,
+            required=False,
+            max_length=MAX_SECRET_LENGTH,
+            description="The token Meta echoes when the webhook is registered.",
+        ),
+    ),
+    Provider.EVOLUTION: (
+        ProviderSetting(
+            name="base_url",
+            place=SettingPlace.SETTING,
+            required=True,
+            pattern=_BASE_URL,
+            max_length=500,
+            description="The Evolution API server, e.g. https://evolution.example.com.",
+        ),
+        ProviderSetting(
+            name="instance",
+            place=SettingPlace.EXTERNAL_ID,
+            required=True,
+            pattern=_INSTANCE,
+            description="The instance name (letters, digits, `_`, `.`, `-`).",
+        ),
+        ProviderSetting(
+            name="api_key",
+            place=SettingPlace.SECRET,
+            required=True,
+            max_length=MAX_SECRET_LENGTH,
+            description="The instance token or global API key (`apikey` header).",
+        ),
+        ProviderSetting(
+            name="webhook_secret",
+            place=SettingPlace.SECRET,
+            required=False,
+            max_length=MAX_SECRET_LENGTH,
+            description="Secret header Evolution sends with its webhooks.",
+        ),
+    ),
+    Provider.SIMULATOR: (),
+}
+"""What a channel of each provider holds (docs/api.md lists them)."""
+
+
+def provider_setting(provider: Provider, name: str) -> ProviderSetting:
+    """The setting ``name`` of ``provider``.
+
+    Raises:
+        ValidationError: the provider has no such setting.
+    """
+    for setting in PROVIDER_SETTINGS[provider]:
+        if setting.name == name:
+            return setting
+    known = ", ".join(s.name for s in PROVIDER_SETTINGS[provider]) or "none"
+    raise ValidationError(
+        f"{provider.value} channels have no setting {name!r} (settings: {known})", field=name
+    )
+
+
+def channel_name(name: str) -> str:
+    """``name`` trimmed, if it is a valid channel name.
+
+    Raises:
+        ValidationError: empty, longer than :data:`MAX_NAME_LENGTH` or with control characters.
+    """
+    text = " ".join(name.split())
+    if not text:
+        raise ValidationError("channel name is empty", field="name")
+    if len(text) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"channel name is longer than {MAX_NAME_LENGTH} characters", field="name"
+        )
+    return text
 
 
 @attrs.define(kw_only=True)
@@ -44,6 +238,8 @@ class Channel:
         secrets: Named references to secrets (tokens, app secret, webhook secret).
         active: Inactive channels refuse inbound webhooks and sends.
         created_at: When the channel was added.
+        archived_at: When the channel was removed. An archived channel stays (its chats and
+            messages keep pointing at it) but is inactive for good and holds no secrets.
     """
 
     id: str
@@ -56,3 +252,96 @@ class Channel:
     secrets: dict[str, SecretRef] = attrs.field(factory=dict)
     active: bool = True
     created_at: datetime
+    archived_at: datetime | None = None
+
+    @property
+    def archived(self) -> bool:
+        """True once the channel was removed."""
+        return self.archived_at is not None
+
+    def check_changeable(self) -> None:
+        """Refuse any change once the channel was removed: it never changes again.
+
+        Raises:
+            InvalidStateTransition: the channel was removed.
+        """
+        if self.archived_at is not None:
+            raise InvalidStateTransition("the channel was removed", channel_id=self.id)
+
+    def rename(self, name: str) -> None:
+        """Give the channel a new label.
+
+        Raises:
+            ValidationError: not a valid name (see :func:`channel_name`).
+            InvalidStateTransition: the channel was removed.
+        """
+        self.check_changeable()
+        self.name = channel_name(name)
+
+    def change_phone(self, phone: str) -> None:
+        """Record the number's canonical E.164 form (see ``normalize_phone``).
+
+        Raises:
+            InvalidStateTransition: the channel was removed.
+        """
+        self.check_changeable()
+        self.phone = phone
+
+    def set_active(self, active: bool) -> None:
+        """Switch the channel on (it receives and sends) or off.
+
+        Raises:
+            InvalidStateTransition: the channel was removed (it never comes back).
+        """
+        self.check_changeable()
+        self.active = active
+
+    def configure(self, setting: ProviderSetting, value: str | None) -> None:
+        """Set (or, with None, remove) a non-secret setting or external id.
+
+        Raises:
+            ValidationError: a required setting cannot be removed; a secret goes through
+                :meth:`set_secret`.
+            InvalidStateTransition: the channel was removed.
+        """
+        self.check_changeable()
+        if setting.place is SettingPlace.SECRET:
+            raise ValidationError(f"{setting.name} is a secret", field=setting.name)
+        target = self.external_ids if setting.place is SettingPlace.EXTERNAL_ID else self.settings
+        if value is not None:
+            target[setting.name] = setting.clean(value)
+        elif setting.required:
+            raise ValidationError(f"{setting.name} is required", field=setting.name)
+        else:
+            target.pop(setting.name, None)
+
+    def set_secret(self, setting: ProviderSetting, ref: SecretRef | None) -> SecretRef | None:
+        """Point a secret setting at ``ref`` (None removes it); returns the reference it replaces.
+
+        Raises:
+            ValidationError: not a secret setting, or removing a required one.
+            InvalidStateTransition: the channel was removed.
+        """
+        self.check_changeable()
+        if setting.place is not SettingPlace.SECRET:
+            raise ValidationError(f"{setting.name} is not a secret", field=setting.name)
+        if ref is None and setting.required:
+            raise ValidationError(f"{setting.name} is required", field=setting.name)
+        previous = self.secrets.pop(setting.name, None)
+        if ref is not None:
+            self.secrets[setting.name] = ref
+        return previous
+
+    def archive(self, at: datetime) -> list[SecretRef]:
+        """Remove the channel: inactive for good, no secrets; returns the references dropped
+        (the caller deletes the secrets themselves once the change is committed).
+
+        Raises:
+            InvalidStateTransition: already removed.
+        """
+        self.check_changeable()
+        self.active = False
+        self.archived_at = at
+        dropped = list(self.secrets.values())
+        self.secrets = {}
+        return dropped

@@ -12,6 +12,7 @@ from porfin_core.domain.events import (
     ChatClosed,
     ChatModeChanged,
     ChatOpened,
+    ChatRead,
     EventRecorder,
 )
 from porfin_core.domain.message import Author, Direction, Message, preview
@@ -186,10 +187,14 @@ class Chat(EventRecorder):
         """Put a staff member in charge (None leaves the chat unassigned)."""
         if assignee_id == self.assignee_id:
             return
-        self.assignee_id = assignee_id
+        previous, self.assignee_id = self.assignee_id, assignee_id
         self.record(
             ChatAssigned(
-                clinic_id=self.clinic_id, occurred_at=now, chat_id=self.id, assignee_id=assignee_id
+                clinic_id=self.clinic_id,
+                occurred_at=now,
+                chat_id=self.id,
+                assignee_id=assignee_id,
+                previous_assignee_id=previous,
             )
         )
 
@@ -216,9 +221,14 @@ class Chat(EventRecorder):
             )
         )
 
-    def mark_read(self) -> None:
-        """Staff have seen every patient message."""
+    def mark_read(self, now: datetime, by: str | None = None) -> None:
+        """Staff have seen every patient message (no event when none was unread)."""
+        if not self.unread_count:
+            return
         self.unread_count = 0
+        self.record(
+            ChatRead(clinic_id=self.clinic_id, occurred_at=now, chat_id=self.id, read_by=by)
+        )
 
     def add_message(self, message: Message, now: datetime) -> None:
         """Account for a new message in the timeline.

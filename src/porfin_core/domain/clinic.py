@@ -3,21 +3,57 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
+from collections.abc import Iterable
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from porfin_core.errors import ValidationError
+from porfin_core.domain.phone import normalize_phone
+from porfin_core.errors import InvalidPhoneNumber, ValidationError
 
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
 
+# Files of the time zone database that load as zones but name no place.
+_NOT_ZONES = frozenset({"Factory", "posixrules", "localtime"})
+
+BRAZILIAN_STATES = frozenset(
+    {
+        *("AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA"),
+        *("PB", "PR", "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO"),
+    }
+)
+"""The 27 federative units' two-letter codes (UF)."""
+
+MAX_CLINIC_NAME = 120
+MAX_ADDRESS = 200
+MAX_CITY = 100
+
 
 def _check_timezone(_: object, __: attrs.Attribute[str], value: str) -> None:
+    if value in _NOT_ZONES:
+        raise ValidationError(f"unknown IANA time zone: {value!r}", field="timezone")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValidationError(f"unknown IANA time zone: {value!r}", field="timezone") from exc
+
+
+def _text(raw: str, field: str, limit: int) -> str:
+    """``raw`` trimmed, inner whitespace made one space.
+
+    Raises:
+        ValidationError: blank, longer than ``limit``, or holding control characters.
+    """
+    text = " ".join(raw.split())
+    if not text:
+        raise ValidationError(f"{field} is empty", field=field)
+    if len(text) > limit:
+        raise ValidationError(f"{field} is longer than {limit} characters", field=field)
+    if any(unicodedata.category(ch).startswith("C") for ch in text):
+        raise ValidationError(f"{field} holds control characters", field=field)
+    return text
 
 
 class Weekday(enum.IntEnum):
@@ -44,6 +80,31 @@ class OpeningHours:
         if self.closes <= self.opens:
             raise ValidationError("closing time must be after opening time", field="closes")
 
+    def overlaps(self, other: OpeningHours) -> bool:
+        """True when both intervals share some time of the same weekday."""
+        return (
+            self.weekday == other.weekday
+            and self.opens < other.closes
+            and other.opens < self.closes
+        )
+
+
+def check_business_hours(hours: Iterable[OpeningHours]) -> list[OpeningHours]:
+    """``hours`` sorted by weekday and opening time, once checked.
+
+    Raises:
+        ValidationError: two intervals of a weekday overlap (field ``business_hours[i]``,
+            ``i`` the position in ``hours`` of the later one).
+    """
+    given = list(hours)
+    for i, interval in enumerate(given):
+        for earlier in given[:i]:
+            if interval.overlaps(earlier):
+                raise ValidationError(
+                    "opening hours of one weekday overlap", field=f"business_hours[{i}]"
+                )
+    return sorted(given, key=lambda h: (h.weekday, h.opens))
+
 
 def default_business_hours() -> list[OpeningHours]:
     """Monday to Friday 08:00-18:00, Saturday 08:00-12:00: a common Brazilian practice."""
@@ -60,7 +121,11 @@ class Clinic:
         name: Display name shown to patients and staff.
         timezone: IANA zone used for every local date and time (default America/Sao_Paulo).
         locale: Language and formatting of patient-facing text.
-        business_hours: When the front desk is staffed.
+        business_hours: When the front desk is staffed, sorted by weekday and time.
+        phone: The clinic's phone for patients (E.164), if given.
+        address: Street address (one line), if given.
+        city: City, if given.
+        state: Brazilian state (UF, e.g. ``SP``), if given.
     """
 
     id: str
@@ -68,11 +133,74 @@ class Clinic:
     timezone: str = attrs.field(default=DEFAULT_TIMEZONE, validator=_check_timezone)
     locale: str = "pt-BR"
     business_hours: list[OpeningHours] = attrs.field(factory=default_business_hours)
+    phone: str | None = None
+    address: str | None = None
+    city: str | None = None
+    state: str | None = None
 
     @property
     def zone(self) -> ZoneInfo:
         """The clinic's time zone."""
         return ZoneInfo(self.timezone)
+
+    # -- settings ---------------------------------------------------------------------
+
+    def rename(self, name: str) -> None:
+        """Change the display name (trimmed; 1 to 120 characters).
+
+        Raises:
+            ValidationError: blank, too long or control characters (field ``name``).
+        """
+        self.name = _text(name, "name", MAX_CLINIC_NAME)
+
+    def move_to_zone(self, timezone: str) -> None:
+        """Use another IANA time zone for every local date and time.
+
+        Raises:
+            ValidationError: not an IANA zone (field ``timezone``).
+        """
+        self.timezone = timezone  # attrs runs the field's validator on assignment
+
+    def set_phone(self, raw: str | None) -> None:
+        """The clinic's phone in any spelling (stored as E.164); None removes it.
+
+        Raises:
+            InvalidPhoneNumber: not a phone number, or one without its area code (field
+                ``phone``).
+        """
+        if raw is None:
+            self.phone = None
+            return
+        try:
+            self.phone = normalize_phone(raw)
+        except InvalidPhoneNumber as exc:
+            raise InvalidPhoneNumber(exc.message, value=raw, field="phone") from exc
+
+    def set_address(self, *, address: str | None, city: str | None, state: str | None) -> None:
+        """Where the clinic is; None clears a part. ``state`` is a UF code (any case).
+
+        Raises:
+            ValidationError: a blank or over-long part (fields ``address``, ``city``), or a
+                state that is not one of Brazil's 27 (field ``state``).
+        """
+        uf = None
+        if state is not None:
+            uf = state.strip().upper()
+            if uf not in BRAZILIAN_STATES:
+                raise ValidationError(
+                    "state must be a Brazilian state's two-letter code (UF)", field="state"
+                )
+        self.address = None if address is None else _text(address, "address", MAX_ADDRESS)
+        self.city = None if city is None else _text(city, "city", MAX_CITY)
+        self.state = uf
+
+    def set_business_hours(self, hours: Iterable[OpeningHours]) -> None:
+        """Replace the opening hours (an empty list: no staffed hours known).
+
+        Raises:
+            ValidationError: overlapping intervals on one weekday.
+        """
+        self.business_hours = check_business_hours(hours)
 
 
 class Role(enum.StrEnum):

@@ -3,13 +3,76 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
 
-from porfin_core.domain.events import CustomerCreated, EventRecorder
+from porfin_core.domain.events import CustomerCreated, CustomerUpdated, EventRecorder
 from porfin_core.domain.phone import normalize_phone, whatsapp_variants
 from porfin_core.errors import ValidationError
+
+MAX_NAME_LENGTH = 200
+"""Characters a customer's name may have."""
+MAX_TAGS = 20
+"""Tags one customer may carry."""
+MAX_TAG_LENGTH = 40
+"""Characters one tag may have (after normalization)."""
+
+
+def normalize_name(raw: str) -> str:
+    """A person's name as stored: trimmed, inner runs of whitespace made one space.
+
+    Raises:
+        ValidationError: blank, longer than :data:`MAX_NAME_LENGTH` or holding control
+            characters (field ``name``).
+    """
+    name = " ".join(raw.split())
+    if not name:
+        raise ValidationError("name is empty", field="name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(f"name is longer than {MAX_NAME_LENGTH} characters", field="name")
+    if _has_control_characters(name):
+        raise ValidationError("name holds control characters", field="name")
+    return name
+
+
+def normalize_tag(raw: str, field: str = "tag") -> str:
+    """A tag as stored and compared: lower case, trimmed, inner whitespace made one space
+    (``"  Pós  Operatório "`` -> ``"pós operatório"``; accents are kept).
+
+    Raises:
+        ValidationError: blank, longer than :data:`MAX_TAG_LENGTH` or holding control
+            characters (reported on ``field``).
+    """
+    tag = " ".join(raw.lower().split())
+    if not tag:
+        raise ValidationError("a tag is empty", field=field)
+    if len(tag) > MAX_TAG_LENGTH:
+        raise ValidationError(f"a tag is longer than {MAX_TAG_LENGTH} characters", field=field)
+    if _has_control_characters(tag):
+        raise ValidationError("a tag holds control characters", field=field)
+    return tag
+
+
+def normalize_tags(raw: Iterable[str]) -> list[str]:
+    """Normalize every tag (:func:`normalize_tag`) and drop repeats, keeping the first order.
+
+    Raises:
+        ValidationError: a bad tag (field ``tags[i]``, ``i`` its position in ``raw``) or more
+            than :data:`MAX_TAGS` distinct tags (field ``tags``).
+    """
+    tags = [normalize_tag(tag, field=f"tags[{i}]") for i, tag in enumerate(raw)]
+    unique = list(dict.fromkeys(tags))
+    if len(unique) > MAX_TAGS:
+        raise ValidationError(f"at most {MAX_TAGS} tags", field="tags")
+    return unique
+
+
+def _has_control_characters(text: str) -> bool:
+    """True when ``text`` holds control, format, surrogate or unassigned code points."""
+    return any(unicodedata.category(ch).startswith("C") for ch in text)
 
 
 class FunnelStage(enum.StrEnum):
@@ -96,14 +159,29 @@ class ConsentPurpose(enum.StrEnum):
     MARKETING = "marketing"
 
 
+STAFF_CONSENT_SOURCE = "staff"
+"""``Consent.source`` of a decision a staff member recorded (the patient told the clinic)."""
+
+
 @attrs.frozen
 class Consent:
-    """A customer's yes or no for one purpose, with when and where it was given."""
+    """A customer's yes or no for one purpose, with when and where it was given.
+
+    Attributes:
+        purpose: What the consent is for.
+        granted: Yes or no.
+        at: When the decision was recorded.
+        source: How it was given: ``inbound_message`` (implied by writing to the clinic),
+            ``staff`` (recorded by a staff member)...
+        recorded_by: The staff user (or actor id) who recorded it, None when Porfin inferred
+            it.
+    """
 
     purpose: ConsentPurpose
     granted: bool
     at: datetime
     source: str
+    recorded_by: str | None = None
 
 
 @attrs.define(kw_only=True)
@@ -182,3 +260,67 @@ class Customer(EventRecorder):
     def set_consent(self, consent: Consent) -> None:
         """Record the latest decision for ``consent.purpose``."""
         self.consents[consent.purpose] = consent
+
+    # -- staff edits ------------------------------------------------------------------
+
+    def rename(self, name: str) -> bool:
+        """Set the name staff confirmed (normalized); returns False when it did not change.
+
+        Raises:
+            ValidationError: blank, too long, or control characters (field ``name``).
+        """
+        normalized = normalize_name(name)
+        if normalized == self.name:
+            return False
+        self.name = normalized
+        return True
+
+    def retag(self, tags: Iterable[str]) -> bool:
+        """Replace the tags (normalized, repeats dropped); returns False when unchanged.
+
+        Raises:
+            ValidationError: a bad tag (``tags[i]``) or too many (``tags``).
+        """
+        normalized = normalize_tags(tags)
+        if normalized == self.tags:
+            return False
+        self.tags = normalized
+        return True
+
+    def move_to(self, stage: FunnelStage) -> bool:
+        """Put the customer at ``stage`` of the funnel; returns False when already there.
+
+        Any move is allowed: staff correct the funnel by hand (a lost lead comes back).
+        """
+        if stage is self.stage:
+            return False
+        self.stage = stage
+        return True
+
+    def decide_consent(
+        self, purpose: ConsentPurpose, granted: bool, *, at: datetime, by: str | None
+    ) -> bool:
+        """Record a decision a staff member was told (source ``staff``, with who and when).
+
+        A decision equal to the current one changes nothing (its original time and source
+        are kept) and returns False.
+        """
+        current = self.consents.get(purpose)
+        if current is not None and current.granted is granted:
+            return False
+        self.set_consent(Consent(purpose, granted, at, STAFF_CONSENT_SOURCE, recorded_by=by))
+        return True
+
+    def updated(self, changed: Iterable[str], at: datetime, by: str | None) -> None:
+        """Record that staff changed the fields named in ``changed`` (nothing if empty)."""
+        fields = tuple(changed)
+        if fields:
+            self.record(
+                CustomerUpdated(
+                    clinic_id=self.clinic_id,
+                    occurred_at=at,
+                    customer_id=self.id,
+                    changed=fields,
+                    changed_by=by,
+                )
+            )

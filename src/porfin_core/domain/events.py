@@ -37,6 +37,20 @@ class CustomerCreated(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class CustomerUpdated(DomainEvent):
+    """Staff changed a customer's profile.
+
+    ``changed`` names what changed (``name``, ``tags``, ``stage``, ``consents.<purpose>``);
+    ``changed_by`` is who changed it. The values themselves are read from the customer.
+    """
+
+    name: ClassVar[str] = "customer.updated"
+    customer_id: str
+    changed: tuple[str, ...] = ()
+    changed_by: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class MessageCreated(DomainEvent):
     """A message entered a chat's timeline (inbound, staff, AI or typed on the clinic phone)."""
 
@@ -82,11 +96,16 @@ class ChatModeChanged(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class ChatAssigned(DomainEvent):
-    """The chat got a new assignee (or became unassigned when ``assignee_id`` is None)."""
+    """The chat got a new assignee (or became unassigned when ``assignee_id`` is None).
+
+    ``previous_assignee_id`` is who had it before (None: it was unassigned); events stored
+    before the field existed read as None.
+    """
 
     name: ClassVar[str] = "chat.assigned"
     chat_id: str
     assignee_id: str | None
+    previous_assignee_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -97,16 +116,27 @@ class ChatClosed(DomainEvent):
     chat_id: str
 
 
+@attrs.frozen(kw_only=True)
+class ChatRead(DomainEvent):
+    """Staff marked the chat's patient messages read (its unread count went to zero)."""
+
+    name: ClassVar[str] = "chat.read"
+    chat_id: str
+    read_by: str | None = None
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.name: cls
     for cls in (
         CustomerCreated,
+        CustomerUpdated,
         MessageCreated,
         MessageStatusChanged,
         ChatOpened,
         ChatModeChanged,
         ChatAssigned,
         ChatClosed,
+        ChatRead,
     )
 }
 """Every event class by its stable name."""

@@ -85,7 +85,20 @@ class StatusChange:
 
 @attrs.frozen
 class MediaRef:
-    """Where a message's media lives: the provider's media id and/or Porfin's media store."""
+    """Where a message's media lives: the provider's media id and/or Porfin's media store.
+
+    Attributes:
+        mime_type: The file's MIME type.
+        provider_media_id: The provider's id for the file (Cloud API media id).
+        url: Where the provider serves it, when it said.
+        filename: The file's name (documents).
+        caption: Text shown under it.
+        sha256: Hash of the bytes (hex for files Porfin stored; as the provider sent it
+            otherwise).
+        size: Length in bytes.
+        stored_path: The file's id in Porfin's media store (``MediaStore``), served at
+            ``GET /api/v1/media/{id}``; None until Porfin keeps a copy.
+    """
 
     mime_type: str | None = None
     provider_media_id: str | None = None

@@ -7,6 +7,7 @@ canonical form, the 13-digit one, and matches both.
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 
 import phonenumbers
@@ -89,3 +90,31 @@ def format_phone_br(e164: str) -> str:
     """Render ``e164`` the way a Brazilian reads it, e.g. ``+55 11 98765-4321``."""
     parsed = phonenumbers.parse(e164)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+_PHONE_PUNCTUATION = frozenset("+-() .")
+MIN_SEARCH_DIGITS = 3
+"""Digits a search term needs before it is read as (part of) a phone number."""
+
+
+def phone_search_digits(term: str) -> tuple[str, ...]:
+    """Digit strings to look for inside stored numbers (E.164 without the ``+``) when staff
+    search for ``term``; empty when ``term`` does not look like (part of) a phone number.
+
+    A term looks like one when it has at least :data:`MIN_SEARCH_DIGITS` digits and nothing
+    but digits and phone punctuation (``+ - ( ) .`` and spaces). Besides its digits as typed
+    (``98765-4321``, ``4321``), a complete number in any spelling is looked up in its
+    canonical form (``(011) 8765-4321``, ``551187654321`` and ``11 98765 4321`` all find
+    ``+5511987654321``). A partial number matches as typed: ``8765-4321`` is found inside
+    ``+5511987654321`` too, so a mobile remembered without its 9th digit is still found.
+    """
+    text = term.strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) < MIN_SEARCH_DIGITS or any(
+        not (ch.isdigit() or ch in _PHONE_PUNCTUATION) for ch in text
+    ):
+        return ()
+    found = [digits]
+    with contextlib.suppress(InvalidPhoneNumber):
+        found.append(normalize_phone(text).lstrip("+"))
+    return tuple(dict.fromkeys(found))

@@ -65,6 +65,23 @@ class AccessTokens(Protocol):
         ...
 
 
+class OneTimePasswords(Protocol):
+    """Time-based one-time passwords (TOTP, RFC 6238) of authenticator apps."""
+
+    def new_secret(self) -> str:
+        """A fresh base32 secret for an authenticator app."""
+        ...
+
+    def provisioning_uri(self, secret: str, account: str, issuer: str) -> str:
+        """The ``otpauth://totp/...`` URI an authenticator app reads (usually as a QR code)."""
+        ...
+
+    def matching_step(self, secret: str, code: str, now: datetime) -> int | None:
+        """The time step whose code ``code`` is (the current one or one step either side,
+        for clocks that drift), or None when it matches none."""
+        ...
+
+
 class SecretGenerator(Protocol):
     """Unguessable secrets (refresh tokens, invitation and reset tokens)."""
 

@@ -17,10 +17,10 @@ import attrs
 from porfin_core.domain.channel import Channel
 from porfin_core.domain.chat import Chat, ChatMode, ChatStatus
 from porfin_core.domain.clinic import Clinic
-from porfin_core.domain.customer import Customer
+from porfin_core.domain.customer import Customer, FunnelStage
 from porfin_core.domain.events import DomainEvent
 from porfin_core.domain.message import Message, StatusChange
-from porfin_core.domain.staff import RefreshToken, StaffUser
+from porfin_core.domain.staff import AccountToken, RefreshToken, StaffUser
 from porfin_core.pagination import DEFAULT_PAGE_SIZE, Page
 from porfin_core.ports.audit import AuditLog
 
@@ -52,6 +52,33 @@ class ChatQuery:
     unassigned: bool = False
     unread: bool = False
     visible_to: str | None = None
+    search: str | None = None
+    limit: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CustomerQuery:
+    """Filters for the customer list; every filter is optional and they combine with AND.
+
+    Attributes:
+        clinic_id: The clinic whose customers are listed.
+        stage: Only customers at this funnel stage.
+        tag: Only customers carrying this tag (already normalized, see
+            :func:`porfin_core.domain.customer.normalize_tag`).
+        search: A name or a phone number, matched case- and accent-insensitively: every word
+            of the term must begin a word of the name (``"jo conc"`` finds "João da
+            Conceição"), or, when the term looks like a phone number, its digits must occur
+            in the customer's number (see
+            :func:`porfin_core.domain.phone.phone_search_digits`). A term with neither
+            words nor enough digits matches nothing.
+        limit: Page size.
+        cursor: Cursor of the page to read (from the previous page).
+    """
+
+    clinic_id: str
+    stage: FunnelStage | None = None
+    tag: str | None = None
     search: str | None = None
     limit: int = DEFAULT_PAGE_SIZE
     cursor: str | None = None
@@ -134,6 +161,14 @@ class CustomerRepository(Protocol):
 
         Raises:
             Conflict: an identity already belongs to another customer of the clinic.
+        """
+        ...
+
+    async def list(self, query: CustomerQuery) -> Page[Customer]:
+        """Customers matching ``query``, newest first (by ``created_at``, then id).
+
+        Raises:
+            ValidationError: bad cursor or page size.
         """
         ...
 
@@ -243,7 +278,27 @@ class RefreshTokenRepository(Protocol):
         """Every token of one login, oldest first."""
         ...
 
+    async def for_user(self, clinic_id: str, user_id: str) -> list[RefreshToken]:
+        """Every token of every login of a user, oldest first."""
+        ...
+
     async def save(self, token: RefreshToken) -> None:
+        """Insert or replace the token."""
+        ...
+
+
+class AccountTokenRepository(Protocol):
+    """Invitations and password-reset tokens, found by the hash of the token."""
+
+    async def find_by_hash(self, token_hash: str) -> AccountToken | None:
+        """The token whose SHA-256 is ``token_hash``, or None."""
+        ...
+
+    async def for_user(self, clinic_id: str, user_id: str) -> list[AccountToken]:
+        """Every token issued for a user, oldest first."""
+        ...
+
+    async def save(self, token: AccountToken) -> None:
         """Insert or replace the token."""
         ...
 
@@ -265,6 +320,7 @@ class UnitOfWork(Protocol):
     audit: AuditLog
     staff: StaffUserRepository
     refresh_tokens: RefreshTokenRepository
+    account_tokens: AccountTokenRepository
 
     def record(self, events: Iterable[DomainEvent]) -> None:
         """Add events to the outbox, committed with the state change."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import attrs
 
+from porfin_core.domain.audit import Actor, AuditAction
 from porfin_core.domain.clinic import Role
 from porfin_core.domain.staff import StaffUser, normalize_email
 from porfin_core.errors import Conflict, ValidationError
 from porfin_core.ports.auth import PasswordHasher
 from porfin_core.ports.clock import Clock, IdGenerator
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
+from porfin_core.use_cases._accounts import audit
+from porfin_core.use_cases._audit import actor_of
 from porfin_core.use_cases._transaction import transact
 
 MIN_PASSWORD_LENGTH = 10
@@ -40,13 +43,15 @@ class NewStaffUser:
         email: Login e-mail.
         role: ``admin``, ``manager`` or ``secretary``.
         password: Initial password.
+        actor: Who creates it (Porfin itself when not said).
     """
 
     clinic_id: str
     name: str
     email: str
     role: str
-    password: str
+    password: str = attrs.field(repr=False)
+    actor: Actor | None = None
 
 
 @attrs.define(kw_only=True)
@@ -90,6 +95,11 @@ class CreateStaffUser:
                 created_at=self.clock.now(),
             )
             await uow.staff.save(user)
+            actor = actor_of(command.actor)
+            details = {"role": role.value}
+            await uow.audit.append(
+                audit(actor, user, AuditAction.USER_CREATE, user.created_at, details)
+            )
             await uow.commit()
             return user
 

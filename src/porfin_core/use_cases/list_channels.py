@@ -14,7 +14,9 @@ class ListChannels:
 
     uow_factory: UnitOfWorkFactory
 
-    async def __call__(self, clinic_id: str) -> list[Channel]:
-        """Return the channels of ``clinic_id``."""
+    async def __call__(self, clinic_id: str, *, include_archived: bool = False) -> list[Channel]:
+        """Return the channels of ``clinic_id``; removed (archived) ones only when
+        ``include_archived``."""
         async with self.uow_factory(read_only=True) as uow:
-            return await uow.channels.list(clinic_id)
+            channels = await uow.channels.list(clinic_id)
+        return channels if include_archived else [c for c in channels if not c.archived]

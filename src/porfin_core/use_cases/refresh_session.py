@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import attrs
 
+from porfin_core.domain.audit import AuditAction, Origin
 from porfin_core.errors import InvalidCredentials
 from porfin_core.ports.auth import AccessTokens, SecretGenerator
 from porfin_core.ports.clock import Clock, IdGenerator
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
+from porfin_core.use_cases._accounts import audit
 from porfin_core.use_cases._sessions import Session, mint, token_hash
 from porfin_core.use_cases._transaction import transact
 
@@ -27,7 +29,7 @@ class RefreshSession:
     clock: Clock
     ids: IdGenerator
 
-    async def __call__(self, refresh_token: str) -> Session:
+    async def __call__(self, refresh_token: str, origin: Origin | None = None) -> Session:
         """Refresh.
 
         Raises:
@@ -46,6 +48,12 @@ class RefreshSession:
                     if member.revoked_at is None:
                         member.revoked_at = now
                         await uow.refresh_tokens.save(member)
+                user = await uow.staff.get(record.clinic_id, record.user_id)
+                actor = (origin or Origin()).actor(user.id)
+                details = {"family_id": record.family_id}
+                await uow.audit.append(
+                    audit(actor, user, AuditAction.AUTH_REFRESH_REUSE, now, details)
+                )
                 await uow.commit()
                 return InvalidCredentials(
                     "refresh token already used: every session of this login was revoked",

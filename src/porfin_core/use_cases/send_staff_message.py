@@ -1,22 +1,26 @@
-"""Send a text message written by a staff member."""
+"""Send a message written by a staff member: text, or an uploaded attachment."""
 
 from __future__ import annotations
 
 import attrs
 
 from porfin_core.domain.audit import Actor, AuditAction, AuditEntry
+from porfin_core.domain.channel import Channel
 from porfin_core.domain.chat import ChatMode, ChatStatus
+from porfin_core.domain.media import MAX_CAPTION_LENGTH, MediaKind, StoredMedia
 from porfin_core.domain.message import (
     Author,
     DeliveryStatus,
     Direction,
+    MediaRef,
     Message,
     MessageKind,
     StatusChange,
 )
-from porfin_core.errors import GatewayError, ValidationError, WindowClosed
+from porfin_core.errors import GatewayError, NotFound, ValidationError, WindowClosed
 from porfin_core.ports.auth import Principal
 from porfin_core.ports.clock import Clock, IdGenerator
+from porfin_core.ports.media import MediaStore
 from porfin_core.ports.messaging import GatewayDirectory
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
 from porfin_core.use_cases._audit import actor_of
@@ -29,13 +33,17 @@ MAX_TEXT_LENGTH = 4096
 
 @attrs.frozen(kw_only=True)
 class SendText:
-    """A staff member's text for a chat.
+    """A staff member's message for a chat: a text, or an attachment with an optional caption.
 
     Attributes:
         clinic_id: The staff member's clinic.
         chat_id: The chat to write to.
         author_id: The staff member (user id).
-        text: The message.
+        text: The message (empty when sending an attachment).
+        media_id: An uploaded file of the clinic (``UploadMedia``) to send instead of text;
+            it becomes an image, audio, video or document message.
+        caption: Text shown under the attachment (not for audio, which WhatsApp sends
+            without one).
         viewer: The staff member's identity and role; a secretary writes only to chats
             assigned to them or to nobody.
         actor: Who sends and from where, for the audit record (default: the staff user
@@ -45,9 +53,24 @@ class SendText:
     clinic_id: str
     chat_id: str
     author_id: str
-    text: str
+    text: str = ""
+    media_id: str | None = None
+    caption: str | None = None
     viewer: Principal | None = None
     actor: Actor | None = None
+
+
+def _attachment(media: StoredMedia, caption: str | None) -> tuple[MessageKind, MediaRef]:
+    """The message kind and media reference of an uploaded file."""
+    ref = MediaRef(
+        mime_type=media.mime_type,
+        filename=media.filename,
+        caption=caption,
+        sha256=media.sha256,
+        size=media.size,
+        stored_path=media.id,
+    )
+    return MessageKind(media.kind.value), ref
 
 
 @attrs.define(kw_only=True)
@@ -58,6 +81,11 @@ class SendStaffMessage:
     WhatsApp only delivers approved templates then. A staff reply means a person is handling
     the chat: the AI stops answering it, and an unassigned chat becomes the author's.
 
+    An attachment is a file uploaded before (``UploadMedia``) and named by ``media_id``; it
+    travels to the gateway as the message's ``media`` (``stored_path`` is its id in the
+    media store). A channel that is inactive or was removed sends nothing
+    (``validation_error``).
+
     The pending message and its audit record (``message.send``) commit together; the
     gateway's answer (``sent``/``failed``) is written to the message without a record of its
     own: it is the outcome of the audited send, and the message keeps its status history.
@@ -65,8 +93,30 @@ class SendStaffMessage:
 
     uow_factory: UnitOfWorkFactory
     gateways: GatewayDirectory
+    media: MediaStore
     clock: Clock
     ids: IdGenerator
+
+    async def _media(self, command: SendText) -> tuple[MessageKind, MediaRef, str | None]:
+        """The attachment of ``command``: its kind, reference and caption."""
+        assert command.media_id is not None
+        if command.text.strip():
+            raise ValidationError("send a text or an attachment, not both", field="text")
+        caption = (command.caption or "").strip() or None
+        if caption is not None and len(caption) > MAX_CAPTION_LENGTH:
+            raise ValidationError(
+                f"caption is longer than {MAX_CAPTION_LENGTH} characters", field="caption"
+            )
+        try:
+            media = await self.media.info(command.clinic_id, command.media_id)
+        except NotFound:
+            raise ValidationError(
+                "no such media in the clinic", field="media_id", id=command.media_id
+            ) from None
+        if caption is not None and media.kind is MediaKind.AUDIO:
+            raise ValidationError("WhatsApp sends audio without a caption", field="caption")
+        kind, ref = _attachment(media, caption)
+        return kind, ref, caption
 
     async def __call__(self, command: SendText) -> Message:
         """Send ``command``; returns the message as stored after the gateway answered
@@ -74,20 +124,35 @@ class SendStaffMessage:
 
         Raises:
             NotFound: no such chat in the clinic.
-            ValidationError: empty or too long text.
+            ValidationError: empty or too long text; a caption without an attachment, too
+                long, or for audio; text and an attachment together; an unknown
+                ``media_id``; an inactive or removed channel.
             WindowClosed: the patient has not written in the last 24 hours.
         """
-        text = command.text.strip()
-        if not text:
-            raise ValidationError("message text is empty", field="text")
-        if len(text) > MAX_TEXT_LENGTH:
-            raise ValidationError(
-                f"message text is longer than {MAX_TEXT_LENGTH} characters", field="text"
-            )
+        kind = MessageKind.TEXT
+        media: MediaRef | None = None
+        body: str | None = None
+        if command.media_id is not None:
+            kind, media, body = await self._media(command)
+        else:
+            if command.caption is not None:
+                raise ValidationError("a caption goes with an attachment", field="caption")
+            body = command.text.strip()
+            if not body:
+                raise ValidationError("message text is empty", field="text")
+            if len(body) > MAX_TEXT_LENGTH:
+                raise ValidationError(
+                    f"message text is longer than {MAX_TEXT_LENGTH} characters", field="text"
+                )
 
-        async def record(uow: UnitOfWork) -> tuple[Message, str]:
+        async def record(uow: UnitOfWork) -> tuple[Message, str, Channel]:
             chat = visible(await uow.chats.get(command.clinic_id, command.chat_id), command.viewer)
             customer = await uow.customers.get(command.clinic_id, chat.customer_id)
+            channel = await uow.channels.get(chat.channel_id)
+            if not channel.active:
+                raise ValidationError(
+                    "the chat's channel is inactive or was removed", channel_id=channel.id
+                )
             now = self.clock.now()
             if not chat.window_open(now):
                 raise WindowClosed(
@@ -104,8 +169,9 @@ class SendStaffMessage:
                 direction=Direction.OUTBOUND,
                 author=Author.STAFF,
                 author_id=command.author_id,
-                kind=MessageKind.TEXT,
-                body=text,
+                kind=kind,
+                body=body,
+                media=media,
                 status=DeliveryStatus.PENDING,
                 history=[StatusChange(DeliveryStatus.PENDING, now)],
                 created_at=now,
@@ -129,16 +195,15 @@ class SendStaffMessage:
                     action=AuditAction.MESSAGE_SEND,
                     resource_type="message",
                     resource_id=message.id,
-                    details={"chat_id": chat.id, "customer_id": chat.customer_id},
+                    details={"chat_id": chat.id, "customer_id": chat.customer_id}
+                    | ({"media_id": command.media_id} if command.media_id is not None else {}),
                 )
             )
             await uow.commit()
             recipient = customer.phone or customer.identities[0].value
-            return message, recipient
+            return message, recipient, channel
 
-        message, recipient = await transact(self.uow_factory, record)
-        async with self.uow_factory(read_only=True) as uow:
-            channel = await uow.channels.get(message.channel_id)
+        message, recipient, channel = await transact(self.uow_factory, record)
         try:
             receipt = await self.gateways.for_channel(channel).send(channel, recipient, message)
         except GatewayError as exc:

@@ -141,7 +141,7 @@ class UpdateChat:
             elif status is ChatStatus.OPEN:
                 chat.reopen(now)
             if command.mark_read:
-                chat.mark_read()
+                chat.mark_read(now, by=by)
             await uow.chats.save(chat)
             uow.record(chat.pull_events())
             await uow.audit.append(

@@ -173,8 +173,10 @@ class ChatController(Controller):
 
     @post(
         "/{chat_id:str}/messages",
-        summary="Send a text message",
-        description="Inside the 24-hour window only (`window_closed` otherwise). The message "
+        summary="Send a message",
+        description="A text (`text`), or a file uploaded with `POST /api/v1/media` "
+        "(`media_id`, optional `caption`), which becomes an image, audio, video or document "
+        "message. Inside the 24-hour window only (`window_closed` otherwise). The message "
         "is stored as pending and handed to the channel; the response shows the outcome "
         "(`sent`, or `failed` with the provider's error).",
         opt=needs(Permission.CHATS_OWN),
@@ -192,7 +194,9 @@ class ChatController(Controller):
                 clinic_id=_clinic_id(request),
                 chat_id=chat_id,
                 author_id=_actor(request),
-                text=data.text,
+                text=data.text or "",
+                media_id=data.media_id,
+                caption=data.caption,
                 viewer=principal_of(request),
                 actor=actor_of(request),
             )
