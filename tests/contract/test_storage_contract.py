@@ -101,14 +101,14 @@ async def test_chat_round_trip_and_lookup(backend, clock):
 
 
 async def _many_chats(backend, clock, count):
+    """``count`` chats, each of its own customer (the chat shows the customer's name)."""
     async with backend.uow_factory() as uow:
         for n in range(count):
+            at = clock.now() + timedelta(minutes=n)
+            name, phone = f"Paciente {n:02d}", f"+55119876543{n:02d}"
+            await uow.customers.save(builders.customer(at, f"cust{n:02d}", phone=phone, name=name))
             chat = builders.chat(
-                clock.now() + timedelta(minutes=n),
-                chat_id=f"chat{n:02d}",
-                customer_id=f"cust{n:02d}",
-                name=f"Paciente {n:02d}",
-                phone=f"+55119876543{n:02d}",
+                at, chat_id=f"chat{n:02d}", customer_id=f"cust{n:02d}", name=name, phone=phone
             )
             await uow.chats.save(chat)
         await uow.commit()
@@ -164,7 +164,10 @@ async def test_chat_list_filters(backend, clock):
 
 async def test_chat_search_by_name_phone_and_message_text(backend, clock):
     await _many_chats(backend, clock, 3)
-    async with backend.uow_factory() as uow:
+    async with backend.uow_factory() as uow:  # renamed, as UpdateCustomer does
+        customer = await uow.customers.get("clinic1", "cust01")
+        customer.rename("João Conceição")
+        await uow.customers.save(customer)
         chat = await uow.chats.get("clinic1", "chat01")
         chat.customer_name = "João Conceição"
         await uow.chats.save(chat)

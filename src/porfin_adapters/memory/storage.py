@@ -21,7 +21,7 @@ from porfin_adapters.serialization import (
     to_document,
     utc_micros,
 )
-from porfin_adapters.text import digits, fold, phone_query
+from porfin_adapters.text import fold
 from porfin_core.domain.audit import AuditEntry
 from porfin_core.domain.channel import Channel
 from porfin_core.domain.chat import Chat
@@ -163,10 +163,8 @@ def _chat_matches(store: MemoryStore, doc: Doc, query: ChatQuery) -> bool:
         return False
     if query.search:
         term = fold(query.search.strip())
-        number = phone_query(query.search.strip())
-        if term in fold(doc["customer_name"]):
-            return True
-        if number and number in digits(doc["customer_phone"] or ""):
+        # Name and phone as the customer list matches them; the messages by their text.
+        if CustomerSearch.of(query.search).matches(doc["customer_name"], doc["customer_phone"]):
             return True
         return any(
             m["chat_id"] == doc["id"] and term in fold(m["body"] or "")

@@ -49,6 +49,24 @@ def _prefix(key: str) -> tuple[str, str]:
     return key, key[:-1] + chr(ord(key[-1]) + 1)
 
 
+def matching_customers(clinic_id: str, search: CustomerSearch) -> tuple[str, list[Any]]:
+    """A ``SELECT customer_id`` of the clinic's customers ``search`` finds, and its parameters
+    (``search`` must not be empty)."""
+    # Name: every word begins a word of the name (one range scan per word, intersected);
+    # phone: any digit form begins a suffix of the number. INTERSECT and UNION bind from left
+    # to right, so the name's intersection comes first.
+    ranges = f"{_IN_KEYS} AND key >= ? AND key < ?"
+    selects: list[str] = []
+    params: list[Any] = []
+    for word in search.words:
+        selects.append(ranges if not selects else f"INTERSECT {ranges}")
+        params += [clinic_id, *_prefix(NAME + word)]
+    for number in search.numbers:
+        selects.append(ranges if not selects else f"UNION {ranges}")
+        params += [clinic_id, *_prefix(PHONE + number)]
+    return " ".join(selects), params
+
+
 def customer_filters(query: CustomerQuery) -> tuple[list[str], list[Any]] | None:
     """``WHERE`` conditions and parameters on ``customers`` for ``query``; None when the
     search term can match nothing."""
@@ -64,16 +82,7 @@ def customer_filters(query: CustomerQuery) -> tuple[list[str], list[Any]] | None
         search = CustomerSearch.of(query.search)
         if search.empty:
             return None
-        # Name: every word begins a word of the name (one range scan per word, intersected);
-        # phone: any digit form begins a suffix of the number. INTERSECT and UNION bind from
-        # left to right, so the name's intersection comes first.
-        ranges = f"{_IN_KEYS} AND key >= ? AND key < ?"
-        selects: list[str] = []
-        for word in search.words:
-            selects.append(ranges if not selects else f"INTERSECT {ranges}")
-            params += [query.clinic_id, *_prefix(NAME + word)]
-        for number in search.numbers:
-            selects.append(ranges if not selects else f"UNION {ranges}")
-            params += [query.clinic_id, *_prefix(PHONE + number)]
-        where.append(f"id IN ({' '.join(selects)})")
+        sql, more = matching_customers(query.clinic_id, search)
+        where.append(f"id IN ({sql})")
+        params += more
     return where, params
