@@ -139,9 +139,7 @@ class MessageOut(msgspec.Struct):
         Enum members go in as they are (msgspec writes a ``StrEnum`` as its value): reading
         ``.value`` costs an enum descriptor call per field, and a timeline page has 50.
         """
-        history = [
-            StatusOut(h.status, h.at, h.error_code, h.error_detail) for h in message.history
-        ]
+        history = [StatusOut(h.status, h.at, h.error_code, h.error_detail) for h in message.history]
         failure = message.failure
         return cls(
             id=message.id,
@@ -158,9 +156,7 @@ class MessageOut(msgspec.Struct):
             reply_to_provider_id=message.reply_to_provider_id,
             status=message.status,
             error=(
-                StatusOut(
-                    failure.status, failure.at, failure.error_code, failure.error_detail
-                )
+                StatusOut(failure.status, failure.at, failure.error_code, failure.error_detail)
                 if failure
                 else None
             ),
