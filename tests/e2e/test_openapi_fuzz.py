@@ -1,5 +1,6 @@
-"""Schemathesis drives every documented operation with generated input: no 5xx, and every
-answer matches what the OpenAPI document promises."""
+"""Schemathesis drives every documented operation with generated input, one by one and in
+chains linked through the ids answers carry: no 5xx, and every answer matches what the OpenAPI
+document promises."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ def app(tmp_path_factory):
 
 
 schema = schemathesis.pytest.from_fixture("openapi")
+EXCLUDED_CHECKS = [
+    schemathesis.checks.negative_data_rejection,
+    schemathesis.checks.allow_header_conformance,
+    schemathesis.checks.positive_data_acceptance,
+]
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +56,37 @@ def test_every_operation_answers_as_documented(case):
         # rule (422: a pause in the past) or carry fields the API does not know (400: bodies
         # are strict, so typos never pass silently). Unknown query parameters are ignored, as
         # HTTP APIs do; invalid values of known ones are refused (tests/e2e/test_http_errors.py).
-        excluded_checks=[
-            schemathesis.checks.negative_data_rejection,
-            schemathesis.checks.allow_header_conformance,
-            schemathesis.checks.positive_data_acceptance,
-        ],
+        excluded_checks=EXCLUDED_CHECKS,
+    )
+
+
+@pytest.fixture(scope="module")
+def state_machine(openapi):
+    """Sequences of calls chained by the links Schemathesis infers from the document (an
+    invitation's user id to ``/users/{user_id}``, an upload's id to ``/media/{media_id}``, a
+    created channel to ``/channels/{channel_id}``...), so generated requests reach real
+    resources instead of 404s."""
+    base = openapi.as_state_machine()
+
+    class PorfinStateMachine(base):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {TOKEN}"}}
+
+        def validate_response(self, response, case, additional_checks=(), **kwargs):
+            case.validate_response(response, excluded_checks=EXCLUDED_CHECKS)
+
+    return PorfinStateMachine
+
+
+def test_chained_operations_answer_as_documented(state_machine):
+    links = state_machine.schema.as_state_machine().bundles
+    assert links, "no links between operations: the stateful phase would test nothing"
+    state_machine.run(
+        settings=settings(
+            max_examples=80,
+            stateful_step_count=8,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
     )
