@@ -100,7 +100,7 @@ def create_app(container: Container) -> Litestar:
             api,
             sessions,
             webhooks,
-            realtime_handler(realtime, services, token),
+            realtime_handler(realtime, services, token, accounts),
             *ops.route_handlers,
         ],
         dependencies={"container": Provide(lambda: services, sync_to_thread=False)},

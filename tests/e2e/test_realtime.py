@@ -499,3 +499,14 @@ def restartable_redis(tmp_path):
         yield server
     finally:
         server.stop()
+
+
+def test_a_disabled_account_s_connection_is_closed_at_its_next_command(api, tokens, staff, clock):
+    with connected(api, tokens("ana")) as ws:
+        disabled = api.patch(
+            f"/api/v1/users/{staff['ana'].id}", json={"active": False}, headers=AUTH
+        )
+        assert disabled.status_code == 200, disabled.text
+        clock.advance(seconds=5)  # the account check's cache
+        ws.send_json({"action": "ping"})
+        assert closed_with(ws) == 4401

@@ -168,3 +168,27 @@ async def test_expired_refresh_tokens_and_access_tokens_are_refused(accounts, in
     assert expired.value.fields["reason"] == "expired"
     with pytest.raises(InvalidCredentials):
         accounts.access_tokens().read(session.access.token, clock.now())
+
+
+async def test_the_last_admin_rule_only_guards_admins(accounts, installation):
+    """A clinic run with the admin token may have no admin account: its secretaries can still
+    be disabled and given other roles; only demoting or disabling the last admin is refused."""
+    from porfin_core.domain.audit import SYSTEM_ACTOR
+    from porfin_core.errors import InvalidStateTransition
+    from porfin_core.use_cases.update_staff_user import StaffUserChange
+
+    ana = await _create(accounts, installation)
+    update = accounts.update_staff_user()
+
+    def change(user, **fields):
+        return StaffUserChange(
+            clinic_id=user.clinic_id, user_id=user.id, actor=SYSTEM_ACTOR, **fields
+        )
+
+    assert (await update(change(ana, active=False))).active is False
+    assert (await update(change(ana, active=True, role="manager"))).role is Role.MANAGER
+    rita = await _create(accounts, installation, "rita@clinica.com.br", role="admin")
+    with pytest.raises(InvalidStateTransition):
+        await update(change(rita, role="secretary"))
+    assert (await update(change(ana, role="admin"))).role is Role.ADMIN
+    assert (await update(change(rita, active=False))).active is False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import attrs
 
 from porfin_core.domain.audit import Actor, AuditAction
-from porfin_core.domain.clinic import Role
 from porfin_core.domain.staff import StaffUser
 from porfin_core.errors import InvalidStateTransition
 from porfin_core.ports.clock import Clock
@@ -67,6 +66,7 @@ class UpdateStaffUser:
         async def work(uow: UnitOfWork) -> StaffUser:
             now = self.clock.now()
             user = await uow.staff.get(change.clinic_id, change.user_id)
+            was_admin = bool(active_admins([user]))
             details: dict[str, str] = {}
             if name is not None and name != user.name:
                 user.name, details["name"] = name, name
@@ -77,7 +77,7 @@ class UpdateStaffUser:
                 user.active, details["active"] = change.active, str(change.active).lower()
             if not details:
                 return user
-            if user.role is not Role.ADMIN or not user.active:
+            if was_admin and not active_admins([user]):
                 others = [u for u in await uow.staff.list(user.clinic_id) if u.id != user.id]
                 if not active_admins(others):
                     raise InvalidStateTransition(

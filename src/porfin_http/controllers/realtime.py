@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, cast
 import msgspec
 import structlog
 from litestar import WebSocket, websocket
-from litestar.exceptions import WebSocketDisconnect
+from litestar.exceptions import NotAuthorizedException, WebSocketDisconnect
 from litestar.handlers import WebsocketRouteHandler
 
 from porfin_core.domain.clinic import Role
@@ -29,7 +29,7 @@ from porfin_core.ports.auth import Principal
 from porfin_core.ports.clock import Clock
 from porfin_core.use_cases.get_chat import GetChat
 from porfin_http.actors import actor_of
-from porfin_http.auth import ACTOR_ADMIN
+from porfin_http.auth import ACTOR_ADMIN, AccountCheck
 from porfin_http.deps import Services
 from porfin_http.realtime import BoundedSubscriber, Realtime, View
 from porfin_http.schemas import ChatOut
@@ -98,7 +98,7 @@ class _Close(Exception):
         self.reason = reason
 
 
-Authenticate = Callable[[str, str], Principal]
+Authenticate = Callable[[str, str], Awaitable[Principal]]
 """``(token, installation clinic id) -> Principal``; raises InvalidCredentials."""
 
 
@@ -167,7 +167,7 @@ class Connection:
     async def _first_authentication(self) -> Principal:
         scheme, _, value = self.socket.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and value.strip():
-            return self._principal(value.strip())
+            return await self._principal(value.strip())
         try:
             async with asyncio.timeout(AUTH_TIMEOUT_SECONDS):
                 raw = await self._receive()
@@ -181,27 +181,30 @@ class Connection:
             command = None
         if not isinstance(command, Auth):
             raise _Close(CLOSE_UNAUTHENTICATED, "send an auth message first")
-        return self._principal(command.token)
+        return await self._principal(command.token)
 
-    def _principal(self, token: str) -> Principal:
+    async def _principal(self, token: str) -> Principal:
         try:
-            principal = self._authenticate(token, self.socket.app.state.clinic_id)
+            principal = await self._authenticate(token, self.socket.app.state.clinic_id)
         except InvalidCredentials as exc:
             raise _Close(CLOSE_UNAUTHENTICATED, exc.message) from None
+        except NotAuthorizedException as exc:  # the account was disabled
+            raise _Close(CLOSE_UNAUTHENTICATED, str(exc.detail)) from None
         self._token = token
         # actor_of (the audit's "who") reads the principal where the HTTP guard puts it.
         self.socket.scope["state"]["principal"] = principal
         return principal
 
-    def _check_token(self) -> None:
-        """Closes with 4401 once the token the connection runs on has expired."""
+    async def _check_token(self) -> None:
+        """Closes with 4401 once the token the connection runs on has expired, or its account
+        was disabled."""
         assert self._view is not None
-        self._principal(self._token)
+        self._view.principal = await self._principal(self._token)
 
     async def _renew(self, command: Auth) -> None:
         assert self._view is not None
         current = self._view.principal
-        principal = self._principal(command.token)
+        principal = await self._principal(command.token)
         if (principal.user_id, principal.clinic_id) != (current.user_id, current.clinic_id):
             raise _Close(CLOSE_FORBIDDEN, "the token belongs to another user")
         if not allows(principal.role, Permission.CHATS_OWN):
@@ -242,7 +245,7 @@ class Connection:
     async def _keepalive(self) -> None:
         while True:
             await asyncio.sleep(KEEPALIVE_SECONDS)
-            self._check_token()
+            await self._check_token()
             await self._send(b'{"type":"ping"}')
 
     # -- commands -------------------------------------------------------------------------
@@ -256,7 +259,7 @@ class Connection:
         if isinstance(command, Auth):
             await self._renew(command)
             return
-        self._check_token()
+        await self._check_token()
         if isinstance(command, Ping):
             await self._send(_reply("pong", command.ref))
         elif isinstance(command, Unsubscribe):
@@ -347,7 +350,7 @@ def _ready(kind: str, principal: Principal, ref: str | None = None) -> bytes:
 
 
 def realtime_handler(
-    realtime: Realtime, services: Services, admin_token: str
+    realtime: Realtime, services: Services, admin_token: str, accounts: AccountCheck
 ) -> WebsocketRouteHandler:
     """The ``/api/v1/ws`` route: staff access tokens, or the installation's admin token
     (an admin of the installation's clinic, as in :func:`porfin_http.auth.api_guard`)."""
@@ -355,11 +358,11 @@ def realtime_handler(
     access_tokens = services.access_tokens()
     clock = services.clock()
 
-    def authenticate(token: str, installation_clinic_id: str) -> Principal:
+    async def authenticate(token: str, installation_clinic_id: str) -> Principal:
         if hmac.compare_digest(token.encode(), expected):
             return Principal(ACTOR_ADMIN, installation_clinic_id, Role.ADMIN)
-        principal: Principal = access_tokens.read(token, clock.now())
-        return principal
+        # The account's current state, as the HTTP guard sees it: disabled -> closed.
+        return await accounts.current(access_tokens.read(token, clock.now()))
 
     @websocket(PATH, name="realtime")
     async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
