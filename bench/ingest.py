@@ -9,7 +9,13 @@ then existing ones), and prints, for a paced run at the target rate and for a sa
 Every response must be a 200 and no acknowledged message may be missing from the database
 (duplicates are impossible: provider ids are unique); the script checks both.
 
-Usage: ``python bench/ingest.py [--rate 3000] [--workers 2] [--seconds 10]``.
+``--route cloud`` drives the Meta Cloud API webhook instead
+(``POST /webhooks/whatsapp/cloud/{channel_id}``, signature check included): the signed
+text-message bodies are generated beforehand, one file per run, and the Lua script only cycles
+through them.
+
+Usage: ``python bench/ingest.py [--route simulator|cloud] [--rate 3000] [--workers 2]
+[--seconds 10]``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
+import hmac
+import json
 import os
 import re
 import shutil
@@ -70,6 +79,96 @@ function request()
   }, body)
 end
 """
+
+
+# Cloud API route: ``<X-Hub-Signature-256>\t<body>`` lines written by ``write_signed_bodies``;
+# each thread takes every n-th line, so the threads never send the same message.
+CLOUD_LUA = r"""
+local threads = {}
+local lines = {}
+local counter = 0
+local step = 1
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  step = tonumber(os.getenv("PP_THREADS"))
+  counter = tid
+  for line in io.lines(os.getenv("PP_BODIES")) do
+    local tab = string.find(line, "\t", 1, true)
+    table.insert(lines, {string.sub(line, 1, tab - 1), string.sub(line, tab + 1)})
+  end
+  math.randomseed(tid * 7919 + 17)
+end
+local per_conn_ms = 0
+if os.getenv("PP_RATE") then
+  per_conn_ms = 1000 * tonumber(os.getenv("PP_CONNS")) / tonumber(os.getenv("PP_RATE"))
+end
+function delay()
+  if per_conn_ms == 0 then return 0 end
+  return -math.log(1 - math.random()) * per_conn_ms
+end
+function request()
+  local entry = lines[(counter % #lines) + 1]
+  counter = counter + step
+  return wrk.format("POST", nil, {
+    ["Content-Type"] = "application/json",
+    ["X-Hub-Signature-256"] = entry[1],
+  }, entry[2])
+end
+"""
+CLOUD_SECRET = "bench-app-secret-0123456789abcdef"
+CLOUD_NUMBER_ID = "106540352242922"
+WRK_THREADS = 2
+
+
+def write_signed_bodies(path: Path, run: str, count: int) -> int:
+    """Write ``count`` signed Cloud API text-message webhooks (unique wamids) to ``path``."""
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(count):
+            patient = (n * 7919) % PATIENTS
+            wa_id = f"55119{60000000 + patient:08d}"
+            body = {
+                "object": "whatsapp_business_account",
+                "entry": [
+                    {
+                        "id": "102290129340398",
+                        "changes": [
+                            {
+                                "field": "messages",
+                                "value": {
+                                    "messaging_product": "whatsapp",
+                                    "metadata": {
+                                        "display_phone_number": "5511987654321",
+                                        "phone_number_id": CLOUD_NUMBER_ID,
+                                    },
+                                    "contacts": [
+                                        {"profile": {"name": f"Paciente {patient}"}, "wa_id": wa_id}
+                                    ],
+                                    "messages": [
+                                        {
+                                            "from": wa_id,
+                                            "id": f"wamid.bench-{run}-{n}",
+                                            "timestamp": "1750000000",
+                                            "type": "text",
+                                            "text": {
+                                                "body": "Olá, gostaria de saber o valor de uma "
+                                                "limpeza e se há horário na semana que vem pela "
+                                                "manhã. Tenho convênio, vocês aceitam? Obrigada!"
+                                            },
+                                        }
+                                    ],
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+            raw = json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode()
+            digest = hmac.new(CLOUD_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+            out.write(f"sha256={digest}\t{raw.decode()}\n")
+    return count
 
 
 def free_port() -> int:
@@ -127,12 +226,14 @@ def serving(data_dir: Path, workers: int) -> Iterator[str]:
         server.wait(30)
 
 
-def set_up(data_dir: Path) -> tuple[str, str]:
-    """Create the installation; return (simulator channel id, admin token)."""
+def set_up(data_dir: Path, route: str = "simulator") -> tuple[str, str]:
+    """Create the installation (and a Cloud API channel for ``route`` cloud); return (the
+    channel id, admin token)."""
     sys.path.insert(0, str(ROOT / "src"))
     import porfin_adapters.container as composition
     from porfin_adapters.settings import load_settings
     from porfin_adapters.tokens import ensure_admin_token
+    from porfin_core.use_cases.create_channel import NewChannel
 
     settings = load_settings(data_dir=data_dir)
 
@@ -140,7 +241,24 @@ def set_up(data_dir: Path) -> tuple[str, str]:
         container = composition.create_container(settings)
         await composition.start(container)
         try:
-            return (await container.set_up_installation()()).channel.id
+            installation = await container.set_up_installation()()
+            if route != "cloud":
+                return installation.channel.id
+            channel = await container.create_channel()(
+                NewChannel(
+                    clinic_id=installation.clinic.id,
+                    name="Bench",
+                    provider="cloud_api",
+                    phone="+5511987654321",
+                    settings={
+                        "phone_number_id": CLOUD_NUMBER_ID,
+                        "waba_id": "102290129340398",
+                        "access_token": "EAAG-bench-" + "x" * 20,
+                        "app_secret": CLOUD_SECRET,
+                    },
+                )
+            )
+            return channel.id
         finally:
             await composition.stop(container)
 
@@ -154,7 +272,7 @@ def run_wrk(
     out = subprocess.run(
         [
             "wrk",
-            "-t2",
+            f"-t{WRK_THREADS}",
             f"-c{connections}",
             "--latency",
             "--timeout",
@@ -195,41 +313,61 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=3000, help="paced target, msg/s")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--route",
+        choices=("simulator", "cloud"),
+        default="simulator",
+        help="simulator webhook (bearer token) or Meta Cloud API webhook (signed bodies)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     data_dir = Path(tempfile.mkdtemp(prefix="porfin-bench-"))
-    channel_id, token = set_up(data_dir)
+    channel_id, token = set_up(data_dir, args.route)
+    cloud = args.route == "cloud"
+    # Enough unique signed bodies per run for a generous 8,000 msg/s (the run cycles, and a
+    # repeat would be a duplicate, if it outlasts them).
+    bodies_per_run = max(20_000, 8_000 * args.seconds)
+    unique: dict[str, int] = {}
+
+    def run_env(run: str) -> dict[str, str]:
+        if not cloud:
+            return {"PP_RUN": run}
+        path = data_dir / f"bodies-{run}.txt"
+        unique[run] = write_signed_bodies(path, run, bodies_per_run)
+        return {"PP_BODIES": str(path), "PP_THREADS": str(WRK_THREADS)}
+
     with serving(data_dir, args.workers) as base:
         script = data_dir / "ingest.lua"
-        script.write_text(LUA.replace("__PATIENTS__", str(PATIENTS)), encoding="utf-8")
-        url = f"{base}/webhooks/simulator/{channel_id}"
+        lua = CLOUD_LUA if cloud else LUA.replace("__PATIENTS__", str(PATIENTS))
+        script.write_text(lua, encoding="utf-8")
+        url = f"{base}/webhooks/{'whatsapp/cloud' if cloud else 'simulator'}/{channel_id}"
         env = {"PP_TOKEN": token}
-        run_wrk(url, script, 3, {**env, "PP_RUN": "warmup"})
-        paced_env = {
-            "PP_RUN": "paced",
-            "PP_RATE": str(args.rate),
-            "PP_CONNS": str(PACED_CONNECTIONS),
-        }
-        paced = run_wrk(url, script, args.seconds, {**env, **paced_env}, PACED_CONNECTIONS)
-        saturated = run_wrk(url, script, args.seconds, {**env, "PP_RUN": "saturation"})
+        run_wrk(url, script, 3, {**env, **run_env("warmup")})
+        paced_env = {"PP_RATE": str(args.rate), "PP_CONNS": str(PACED_CONNECTIONS)}
+        paced = run_wrk(
+            url, script, args.seconds, {**env, **run_env("paced"), **paced_env}, PACED_CONNECTIONS
+        )
+        saturated = run_wrk(url, script, args.seconds, {**env, **run_env("saturation")})
+    prefix = "wamid.bench" if cloud else "bench"
     with sqlite3.connect(data_dir / "porfin.db") as conn:
         stored = {
             run: conn.execute(
                 "SELECT COUNT(*) FROM messages WHERE provider_message_id LIKE ?",
-                (f"bench-{run}-%",),
+                (f"{prefix}-{run}-%",),
             ).fetchone()[0]
             for run in ("paced", "saturation")
         }
         customers = conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
-    print(f"workers={args.workers} patients={PATIENTS} customers={customers}")
+    print(f"route={args.route} workers={args.workers} patients={PATIENTS} customers={customers}")
     for name, run in (("paced", paced), ("saturation", saturated)):
         print(
             f"[{name}] ingest: {run['rate']:.0f} msg/s p50 {run['p50']:.2f} ms "
             f"p99 {run['p99']:.2f} ms  (sent {run['count']}, stored {stored[name]})"
         )
-        if stored[name] < run["count"]:
-            raise SystemExit(f"{name}: {run['count'] - stored[name]} acknowledged messages lost")
+        sent = min(run["count"], unique.get(name, run["count"]))
+        if stored[name] < sent:
+            raise SystemExit(f"{name}: {sent - stored[name]} acknowledged messages lost")
     shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -11,6 +11,8 @@ from datetime import timedelta
 from dependency_injector import containers, providers
 
 from porfin_adapters.events import EventDispatcher
+from porfin_adapters.evolution.gateway import EvolutionGateway
+from porfin_adapters.evolution.inbound import EvolutionInbound
 from porfin_adapters.gateways import ProviderGatewayDirectory
 from porfin_adapters.rate_limits import build_rate_limiter
 from porfin_adapters.redis.client import redis_client
@@ -24,6 +26,12 @@ from porfin_adapters.storage import build_storage
 from porfin_adapters.stores import build_media_store, build_secret_store
 from porfin_adapters.system import SystemClock, TimeOrderedIds
 from porfin_adapters.tokens import ensure_jwt_secret
+from porfin_adapters.whatsapp_cloud.gateway import CloudApiGateway
+from porfin_adapters.whatsapp_cloud.graph import GraphClient
+from porfin_adapters.whatsapp_cloud.inbound import CloudApiInbound
+from porfin_adapters.whatsapp_cloud.media import CloudApiMedia
+from porfin_adapters.whatsapp_cloud.pacing import CloudApiPacer
+from porfin_adapters.whatsapp_cloud.retry import RetryingGateway, RetryPolicy
 from porfin_core.domain.channel import Provider
 from porfin_core.use_cases.accept_invitation import AcceptInvitation
 from porfin_core.use_cases.archive_channel import ArchiveChannel
@@ -49,6 +57,7 @@ from porfin_core.use_cases.log_in import LogIn
 from porfin_core.use_cases.log_in_with_identity_provider import LogInWithIdentityProvider
 from porfin_core.use_cases.log_out import LogOut
 from porfin_core.use_cases.receive_inbound_message import ReceiveInboundMessage
+from porfin_core.use_cases.record_channel_connection import RecordChannelConnection
 from porfin_core.use_cases.record_delivery_status import RecordDeliveryStatus
 from porfin_core.use_cases.refresh_session import RefreshSession
 from porfin_core.use_cases.regenerate_recovery_codes import RegenerateRecoveryCodes
@@ -81,15 +90,50 @@ class Container(containers.DeclarativeContainer):
     )
 
     simulator_gateway = providers.Singleton(SimulatorGateway, ids=ids)
-    gateways = providers.Singleton(
-        ProviderGatewayDirectory,
-        gateways=providers.Dict({Provider.SIMULATOR: simulator_gateway}),
-    )
 
     # Attachments and channels' credentials: files in the data directory (in memory with the
     # memory storage).
     media_store = providers.Singleton(build_media_store, settings=settings)
     secret_store = providers.Singleton(build_secret_store, settings=settings)
+
+    # Meta's Cloud API: one Graph client (pooled connections, closed by stop()), media
+    # uploads/downloads, per-number and per-patient pacing. Staff sends retry passing
+    # failures (130429, 5xx...) briefly, never a request whose answer was lost.
+    graph_client = providers.Singleton(
+        lambda settings, secrets: GraphClient(secrets, base_url=settings.whatsapp_graph_url),
+        settings=settings,
+        secrets=secret_store,
+    )
+    cloud_api_media = providers.Singleton(
+        CloudApiMedia, graph=graph_client, media=media_store, clock=clock, ids=ids
+    )
+    cloud_api_pacer = providers.Singleton(
+        lambda settings: CloudApiPacer(settings.whatsapp_messages_per_second), settings=settings
+    )
+    cloud_api_gateway = providers.Singleton(
+        CloudApiGateway, graph=graph_client, media=cloud_api_media, pacer=cloud_api_pacer
+    )
+    cloud_api_sender = providers.Singleton(
+        RetryingGateway,
+        inner=cloud_api_gateway,
+        policy=providers.Object(RetryPolicy(attempts=3, base_delay=0.5, max_delay=4.0)),
+    )
+
+    # Evolution API (Baileys bridge): the server and API key come from each channel.
+    evolution_gateway = providers.Singleton(
+        EvolutionGateway, secrets=secret_store, media=media_store
+    )
+
+    gateways = providers.Singleton(
+        ProviderGatewayDirectory,
+        gateways=providers.Dict(
+            {
+                Provider.SIMULATOR: simulator_gateway,
+                Provider.CLOUD_API: cloud_api_sender,
+                Provider.EVOLUTION: evolution_gateway,
+            }
+        ),
+    )
 
     # Redis (None without settings.redis_url) and the rate-limit buckets: in Redis when there
     # is one, shared by every API instance; in this process otherwise.
@@ -104,6 +148,23 @@ class Container(containers.DeclarativeContainer):
     )
     record_delivery_status = providers.Singleton(
         RecordDeliveryStatus, uow_factory=uow_factory, clock=clock
+    )
+    record_channel_connection = providers.Singleton(
+        RecordChannelConnection, uow_factory=uow_factory
+    )
+    evolution_inbound = providers.Singleton(
+        EvolutionInbound,
+        receive=receive_inbound_message,
+        record_status=record_delivery_status,
+        record_connection=record_channel_connection,
+        media=media_store,
+        clock=clock,
+    )
+    cloud_api_inbound = providers.Singleton(
+        CloudApiInbound,
+        receive=receive_inbound_message,
+        record_status=record_delivery_status,
+        clock=clock,
     )
     send_staff_message = providers.Singleton(
         SendStaffMessage,
@@ -258,6 +319,7 @@ async def stop(container: Container) -> None:
     """Finish dispatching, close storage and the Redis client."""
     await container.dispatcher().stop()
     await container.storage().close()
+    await container.graph_client().aclose()
     redis = container.redis()
     if redis is not None:
         await redis.aclose()

@@ -67,6 +67,10 @@ class Settings:
         firebase_project_id: Firebase project whose ID tokens log staff in (unset: off).
         firebase_keys_url: Where Google publishes the keys that sign Firebase ID tokens.
         max_upload_bytes: Largest attachment staff may upload.
+        whatsapp_graph_url: Base URL of Meta's Graph API (the Cloud API); a local fake in
+            tests.
+        whatsapp_messages_per_second: Messages per second each Cloud API number may send
+            (Meta's default throughput is 80, up to 1,000 after an upgrade).
     """
 
     storage: StorageKind = StorageKind.SQLITE
@@ -97,6 +101,8 @@ class Settings:
         "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
     )
     max_upload_bytes: int = 16_777_216
+    whatsapp_graph_url: str = "https://graph.facebook.com"
+    whatsapp_messages_per_second: int = 80
 
     @property
     def database_path(self) -> Path:
@@ -137,6 +143,7 @@ _RANGES = {
     "rate_limit_burst": (0, 1_000_000),
     "auth_rate_limit_per_minute": (1, 1_000_000),
     "max_upload_bytes": (1_024, 1_073_741_824),
+    "whatsapp_messages_per_second": (1, 1_000),
 }
 _CHOICES = {"log_level": ("debug", "info", "warning", "error"), "log_format": ("console", "json")}
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
@@ -180,7 +187,8 @@ def _coerce(name: str, raw: Any) -> Any:
             raise ValidationError(
                 "invalid setting redis_url: use redis://, rediss:// or unix://", field=name
             )
-        if name in ("firebase_keys_url",) and not raw.startswith(("https://", "http://")):
+        urls = ("firebase_keys_url", "whatsapp_graph_url")
+        if name in urls and not raw.startswith(("https://", "http://")):
             raise ValueError(raw)
         if name == "metrics_token" and len(raw.strip()) < 16:
             # A guessable token protects nothing; the message does not repeat the secret.

@@ -23,12 +23,14 @@ from porfin_http.controllers.channels import ChannelController
 from porfin_http.controllers.chats import ChatController
 from porfin_http.controllers.clinic import ClinicController
 from porfin_http.controllers.customers import CustomerController
+from porfin_http.controllers.evolution import evolution_webhook
 from porfin_http.controllers.firebase_auth import FirebaseAuthController
 from porfin_http.controllers.health import health, ready
 from porfin_http.controllers.media import media_controller
 from porfin_http.controllers.realtime import realtime_handler
 from porfin_http.controllers.simulator import simulator_webhook
 from porfin_http.controllers.users import UserController
+from porfin_http.controllers.whatsapp_cloud import cloud_webhook, cloud_webhook_verify
 from porfin_http.deps import Services
 from porfin_http.logging import configure_logging
 from porfin_http.operations import Operations
@@ -100,6 +102,9 @@ def create_app(container: Container) -> Litestar:
             api,
             sessions,
             webhooks,
+            evolution_webhook,  # authenticated by each channel's webhook secret
+            cloud_webhook_verify,  # Meta's handshake: the channel's verify token
+            cloud_webhook,  # signed with the channel's app secret (X-Hub-Signature-256)
             realtime_handler(realtime, services, token, accounts),
             *ops.route_handlers,
         ],
@@ -124,6 +129,19 @@ def create_app(container: Container) -> Litestar:
                         scheme="bearer",
                         description="A staff access token (from /api/v1/auth/login) or the "
                         "installation's admin token.",
+                    ),
+                    "ChannelWebhookSecret": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="The channel's webhook secret (set when the channel is "
+                        "created); provider webhooks only, never the API.",
+                    ),
+                    "MetaSignature": SecurityScheme(
+                        type="apiKey",
+                        name="X-Hub-Signature-256",
+                        security_scheme_in="header",
+                        description="`sha256=` + HMAC-SHA256 of the raw body with the channel's "
+                        "app secret (Meta Cloud API webhooks only).",
                     ),
                     "OAuth2": SecurityScheme(
                         type="oauth2",

@@ -32,6 +32,10 @@ ACTOR_ADMIN = "admin"
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}, {"OAuth2": []}]
 WEBHOOK: list[dict[str, list[str]]] = [{"BearerToken": []}]
 PUBLIC: list[dict[str, list[str]]] = [{}]
+CHANNEL_SECRET: list[dict[str, list[str]]] = [{"ChannelWebhookSecret": []}]
+"""Provider webhooks that carry the channel's own webhook secret (Evolution API)."""
+META_SIGNATURE: list[dict[str, list[str]]] = [{"MetaSignature": []}]
+"""Cloud API webhooks: signed with the channel's app secret (``X-Hub-Signature-256``)."""
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="porfin"'}
 
 

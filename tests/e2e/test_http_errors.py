@@ -149,7 +149,16 @@ def test_openapi_documents_every_operation_with_its_problems(client):
             if path in ("/health", "/ready", "/metrics") or path.startswith("/api/v1/auth/"):
                 assert operation["security"] == [{}], (method, path)
                 continue
-            if path.startswith("/webhooks/"):
+            if path.startswith("/webhooks/whatsapp/cloud/") and method == "get":
+                # Meta's handshake: checked against the verify token, answers 403 otherwise.
+                assert operation["security"] == [{}], (method, path)
+                assert "403" in operation["responses"], (method, path)
+                continue
+            if path.startswith("/webhooks/whatsapp/cloud/"):
+                assert operation["security"] == [{"MetaSignature": []}], (method, path)
+            elif path.startswith("/webhooks/whatsapp/evolution/"):
+                assert operation["security"] == [{"ChannelWebhookSecret": []}], (method, path)
+            elif path.startswith("/webhooks/"):
                 assert operation["security"] == [{"BearerToken": []}], (method, path)
             else:
                 assert operation["security"] == [{"BearerToken": []}, {"OAuth2": []}]

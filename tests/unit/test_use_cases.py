@@ -577,7 +577,7 @@ async def test_a_gateway_failure_without_a_provider_code_uses_the_error_code(
     assert message.failure.error_code == "gateway_error"
 
 
-async def test_a_channel_without_a_gateway_fails_the_message(container, installation, clock):
+async def test_a_channel_without_credentials_fails_the_message(container, installation, clock):
     await add_channel(
         container, clock, "cloud", installation.clinic.id, provider=Provider.CLOUD_API
     )
@@ -585,7 +585,7 @@ async def test_a_channel_without_a_gateway_fails_the_message(container, installa
     message = await send(container, received)
     assert message.status is DeliveryStatus.FAILED
     assert message.failure is not None
-    assert message.failure.error_code == "gateway_error"
+    assert message.failure.error_code == "not_configured"  # no phone number id, no token
 
 
 async def test_a_customer_without_a_phone_is_written_to_at_their_identity(container, installation):

@@ -184,7 +184,16 @@ PROVIDER_SETTINGS: Mapping[Provider, tuple[ProviderSetting, ...]] = {
             place=SettingPlace.SECRET,
             required=False,
             max_length=MAX_SECRET_LENGTH,
-            description="Secret header Evolution sends with its webhooks.",
+            description="Secret Evolution sends with its webhooks "
+            "(`Authorization: Bearer <secret>`, see docs/whatsapp-evolution.md).",
+        ),
+        ProviderSetting(
+            name="groups",
+            place=SettingPlace.SETTING,
+            required=False,
+            pattern="true|false",
+            max_length=5,
+            description="`true` to receive group (`@g.us`) messages; ignored by default.",
         ),
     ),
     Provider.SIMULATOR: (),
@@ -223,6 +232,29 @@ def channel_name(name: str) -> str:
     return text
 
 
+@attrs.frozen(kw_only=True)
+class ChannelConnection:
+    """How a channel's link to WhatsApp stands, as its provider last reported it.
+
+    Attributes:
+        state: The provider's word: ``open``, ``connecting``, ``close`` or ``refused``
+            (Evolution's connection states).
+        since: When the channel entered ``state``.
+        updated_at: When the provider last reported on the connection (QR codes included).
+        reason: Why, when the provider said (Evolution's ``statusReason``: 401 is logged out).
+        qr_code: The latest QR code's content while the number waits to be paired, for
+            ``porfin whatsapp connect``; None once the number is connected.
+        pairing_code: The latest pairing code, if the provider made one.
+    """
+
+    state: str
+    since: datetime
+    updated_at: datetime
+    reason: str | None = None
+    qr_code: str | None = None
+    pairing_code: str | None = None
+
+
 @attrs.define(kw_only=True)
 class Channel:
     """A WhatsApp number of the clinic.
@@ -240,6 +272,8 @@ class Channel:
         created_at: When the channel was added.
         archived_at: When the channel was removed. An archived channel stays (its chats and
             messages keep pointing at it) but is inactive for good and holds no secrets.
+        connection: The provider's last report on the link to WhatsApp (Evolution), None
+            until one arrives.
     """
 
     id: str
@@ -253,6 +287,7 @@ class Channel:
     active: bool = True
     created_at: datetime
     archived_at: datetime | None = None
+    connection: ChannelConnection | None = None
 
     @property
     def archived(self) -> bool:
@@ -331,6 +366,55 @@ class Channel:
         if ref is not None:
             self.secrets[setting.name] = ref
         return previous
+
+    def record_connection(self, state: str, reason: str | None, at: datetime) -> bool:
+        """Record the provider's report that the connection is ``state``; returns False for a
+        report older than the one already recorded (webhooks arrive in any order).
+
+        A connected channel needs no QR code any more, so ``open`` forgets it.
+
+        Raises:
+            InvalidStateTransition: the channel was removed.
+        """
+        self.check_changeable()
+        current = self.connection
+        if current is not None and at < current.updated_at:
+            return False
+        since = current.since if current is not None and current.state == state else at
+        keep_qr = state != "open" and current is not None
+        self.connection = ChannelConnection(
+            state=state,
+            since=since,
+            updated_at=at,
+            reason=reason,
+            qr_code=current.qr_code if keep_qr and current is not None else None,
+            pairing_code=current.pairing_code if keep_qr and current is not None else None,
+        )
+        return True
+
+    def record_qr_code(self, code: str, pairing_code: str | None, at: datetime) -> bool:
+        """Keep the provider's latest QR code (and pairing code) for pairing the number; the
+        channel is ``connecting`` meanwhile. Returns False for a code older than the recorded
+        report.
+
+        Raises:
+            InvalidStateTransition: the channel was removed.
+        """
+        self.check_changeable()
+        current = self.connection
+        if current is not None and at < current.updated_at:
+            return False
+        state = "connecting"
+        since = current.since if current is not None and current.state == state else at
+        self.connection = ChannelConnection(
+            state=state,
+            since=since,
+            updated_at=at,
+            reason=None,
+            qr_code=code,
+            pairing_code=pairing_code,
+        )
+        return True
 
     def archive(self, at: datetime) -> list[SecretRef]:
         """Remove the channel: inactive for good, no secrets; returns the references dropped

@@ -1,0 +1,1 @@
+"""Evolution API (the Baileys bridge to WhatsApp): client, gateway and webhook parsing."""

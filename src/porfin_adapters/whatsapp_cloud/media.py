@@ -1,0 +1,251 @@
+"""Cloud API media: uploading Porfin's files for sends, downloading patients' files.
+
+- Upload: ``POST /<PHONE_NUMBER_ID>/media`` (multipart ``messaging_product``, ``type``,
+  ``file``) answers ``{"id": "<MEDIA_ID>"}``; ids last 30 days, so one upload serves every
+  send of the same file for a while (kept per channel and file, in the process).
+- Download: ``GET /<MEDIA_ID>?phone_number_id=...`` answers a URL valid for 5 minutes, its
+  ``mime_type``, ``sha256`` and ``file_size``; ``GET <url>`` with the same bearer token gives
+  the bytes. The size is checked against WhatsApp's limit for the type before and while
+  downloading, the hash after; the file lands in Porfin's media store.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from datetime import datetime, timedelta
+
+import httpx
+
+from porfin_adapters.whatsapp_cloud.graph import PROVIDER, GraphClient, transport_error
+from porfin_core.domain.channel import Channel
+from porfin_core.domain.media import (
+    MEDIA_TYPES,
+    MediaKind,
+    StoredMedia,
+    normalize_media_type,
+    safe_filename,
+)
+from porfin_core.errors import GatewayError, NotFound, PayloadTooLarge, ValidationError
+from porfin_core.ports.clock import Clock, IdGenerator
+from porfin_core.ports.media import MediaStore
+
+STICKER_MAX_BYTES = 500_000
+"""Animated stickers (``image/webp``); static ones are 100 KB, the stricter limit is not
+enforced on download because both arrive with the same type."""
+INBOUND_MAX_BYTES = 100_000_000
+"""The largest media the Cloud API delivers to a business (larger ones arrive as 131052)."""
+_LIMITS = {
+    MediaKind.IMAGE: 5_000_000,
+    MediaKind.AUDIO: 16_000_000,
+    MediaKind.VIDEO: 16_000_000,
+    MediaKind.DOCUMENT: 100_000_000,
+}
+UPLOAD_REUSE = timedelta(days=29)
+"""How long an uploaded media id is reused (Meta keeps uploads for 30 days)."""
+
+
+def kind_and_limit(mime_type: str) -> tuple[MediaKind, int]:
+    """The media kind a file of ``mime_type`` is stored as, and WhatsApp's size limit for it.
+
+    Stickers (``image/webp``) are images of at most 500 KB; a type Porfin does not list is
+    kept as a document (any file a patient sends), at most 100 MB.
+    """
+    if mime_type == "image/webp":
+        return MediaKind.IMAGE, STICKER_MAX_BYTES
+    kind = MEDIA_TYPES.get(mime_type, MediaKind.DOCUMENT)
+    return kind, _LIMITS[kind]
+
+
+def sha256_matches(expected: str, digest: bytes) -> bool:
+    """Whether Meta's ``sha256`` (hex, or base64 as in webhooks) names ``digest``."""
+    text = expected.strip()
+    if len(text) == 64:
+        return text.lower() == digest.hex()
+    try:
+        return base64.b64decode(text, validate=True) == digest
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _too_large(mime: str, limit: int, size: int | None) -> PayloadTooLarge:
+    said = f"{size} bytes" if size is not None else "more"
+    return PayloadTooLarge(
+        f"{mime} files may have at most {limit} bytes; WhatsApp's file has {said}",
+        field="file",
+        max_bytes=limit,
+        provider=PROVIDER,
+    )
+
+
+class CloudApiMedia:
+    """Moves files between Porfin's media store and a Cloud API channel.
+
+    Args:
+        graph: The Graph API client (token, base URL, errors).
+        media: Porfin's media store.
+        clock: For the stored files' ``created_at`` and upload reuse.
+        ids: For the stored files' ids.
+    """
+
+    def __init__(
+        self, graph: GraphClient, media: MediaStore, clock: Clock, ids: IdGenerator
+    ) -> None:
+        self._graph = graph
+        self._media = media
+        self._clock = clock
+        self._ids = ids
+        self._uploads: dict[tuple[str, str, str], tuple[str, datetime]] = {}
+
+    async def upload(self, channel: Channel, clinic_id: str, media_id: str) -> str:
+        """Upload file ``media_id`` of the clinic's media store; returns the Cloud API media id.
+
+        Raises:
+            GatewayError: the file is not in the store (not retryable), or Meta refused the
+                upload or could not be reached.
+        """
+        phone_number_id = self._graph.phone_number_id(channel)
+        key = (channel.id, clinic_id, media_id)
+        now = self._clock.now()
+        cached = self._uploads.get(key)
+        if cached is not None and now - cached[1] < UPLOAD_REUSE:
+            return cached[0]
+        try:
+            info = await self._media.info(clinic_id, media_id)
+            data = await self._media.read(clinic_id, media_id)
+        except NotFound:
+            reason = "the attachment is no longer in Porfin's media store"
+            raise GatewayError(
+                reason,
+                retryable=False,
+                provider=PROVIDER,
+                provider_code="media_missing",
+                reason=reason,
+            ) from None
+        answer = await self._graph.call(
+            channel,
+            "POST",
+            f"{phone_number_id}/media",
+            operation="media_upload",
+            data={"messaging_product": "whatsapp", "type": info.mime_type},
+            files={"file": (info.download_name, data, info.mime_type)},
+        )
+        provider_id = answer.get("id")
+        if not isinstance(provider_id, str) or not provider_id:
+            reason = "WhatsApp accepted the upload but named no media id"
+            raise GatewayError(
+                reason,
+                retryable=True,
+                provider=PROVIDER,
+                provider_code="bad_response",
+                reason=reason,
+            )
+        self._uploads[key] = (provider_id, now)
+        return provider_id
+
+    async def fetch(
+        self, channel: Channel, provider_media_id: str, *, filename: str | None = None
+    ) -> StoredMedia:
+        """Download a patient's file (a webhook's media id) into the channel's clinic's store.
+
+        Raises:
+            PayloadTooLarge: larger than WhatsApp's limit for its type (checked on Meta's
+                ``file_size`` before downloading, and on the bytes while downloading).
+            GatewayError: Meta refused or could not be reached; the bytes do not match Meta's
+                ``sha256`` (``sha256_mismatch``, retryable: the copy was damaged).
+        """
+        phone_number_id = self._graph.phone_number_id(channel)
+        meta = await self._graph.call(
+            channel,
+            "GET",
+            provider_media_id,
+            operation="media_retrieve",
+            params={"phone_number_id": phone_number_id},
+        )
+        url = meta.get("url")
+        if not isinstance(url, str) or not url:
+            reason = "WhatsApp named no download URL for the media"
+            raise GatewayError(
+                reason,
+                retryable=True,
+                provider=PROVIDER,
+                provider_code="bad_response",
+                reason=reason,
+            )
+        mime = normalize_media_type(str(meta.get("mime_type") or "application/octet-stream"))
+        kind, limit = kind_and_limit(mime)
+        declared: int | None
+        try:
+            declared = int(meta["file_size"]) if meta.get("file_size") is not None else None
+        except (TypeError, ValueError):
+            declared = None
+        if declared is not None and declared > limit:
+            raise _too_large(mime, limit, declared)
+        data = await self._download(channel, url, limit, mime)
+        digest = hashlib.sha256(data)
+        expected = meta.get("sha256")
+        if isinstance(expected, str) and expected and not sha256_matches(expected, digest.digest()):
+            reason = "the downloaded media does not match WhatsApp's sha256"
+            raise GatewayError(
+                reason,
+                retryable=True,
+                provider=PROVIDER,
+                provider_code="sha256_mismatch",
+                reason=reason,
+                provider_media_id=provider_media_id,
+            )
+        if declared is not None and declared != len(data):
+            reason = f"the downloaded media has {len(data)} bytes, WhatsApp said {declared}"
+            raise GatewayError(
+                reason,
+                retryable=True,
+                provider=PROVIDER,
+                provider_code="size_mismatch",
+                reason=reason,
+                provider_media_id=provider_media_id,
+            )
+        if not data:
+            raise ValidationError("WhatsApp's file is empty", field="file", provider=PROVIDER)
+        stored = StoredMedia(
+            id=self._ids.new_id(),
+            clinic_id=channel.clinic_id,
+            kind=kind,
+            mime_type=mime,
+            size=len(data),
+            sha256=digest.hexdigest(),
+            filename=safe_filename(filename),
+            created_at=self._clock.now(),
+        )
+        await self._media.put(stored, data)
+        return stored
+
+    async def _download(self, channel: Channel, url: str, limit: int, mime: str) -> bytes:
+        token = await self._graph.token(channel)
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            async with self._graph.client.stream(
+                "GET", url, headers={"Authorization": f"Bearer {token}"}
+            ) as response:
+                if not response.is_success:
+                    await response.aread()
+                    reason = f"WhatsApp's media URL answered HTTP {response.status_code}"
+                    raise GatewayError(
+                        reason,
+                        # 404: the 5-minute URL expired; asking for a new one may work.
+                        retryable=response.status_code in (404, 408, 429)
+                        or response.status_code >= 500,
+                        provider=PROVIDER,
+                        provider_code=f"http_{response.status_code}",
+                        reason=reason,
+                        operation="media_download",
+                    )
+                async for chunk in response.aiter_bytes():
+                    total += len(chunk)
+                    if total > limit:
+                        raise _too_large(mime, limit, None)
+                    chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, operation="media_download") from exc
+        return b"".join(chunks)
