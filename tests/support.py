@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 
 class FixedClock:
@@ -29,3 +31,21 @@ class SequentialIds:
 
     def new_id(self) -> str:
         return f"{self._prefix}{next(self._counter):06d}"
+
+
+def vendor_fixtures(vendor: str) -> Path:
+    """The folder of one vendor's recorded payloads (``shared/fixtures/<vendor>``): from
+    ``PORFIN_FIXTURES_DIR``, else the ``shared`` folder beside the checkout, else
+    ``/work/shared`` (a clone elsewhere, e.g. CI's)."""
+
+    candidates = [
+        Path(os.environ["PORFIN_FIXTURES_DIR"]) if os.environ.get("PORFIN_FIXTURES_DIR") else None,
+        Path(__file__).resolve().parents[2] / "shared" / "fixtures",
+        Path("/work/shared/fixtures"),
+    ]
+    for folder in candidates:
+        if folder is not None and (folder / vendor).is_dir():
+            return folder / vendor
+    raise FileNotFoundError(
+        f"no recorded payloads for {vendor}: set PORFIN_FIXTURES_DIR to the shared/fixtures folder"
+    )

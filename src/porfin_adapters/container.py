@@ -39,6 +39,7 @@ from porfin_core.use_cases.change_password import ChangePassword
 from porfin_core.use_cases.confirm_mfa_enrolment import ConfirmMfaEnrolment
 from porfin_core.use_cases.create_channel import CreateChannel
 from porfin_core.use_cases.create_staff_user import CreateStaffUser
+from porfin_core.use_cases.find_webhook_channel import FindWebhookChannel
 from porfin_core.use_cases.get_channel import GetChannel
 from porfin_core.use_cases.get_chat import GetChat
 from porfin_core.use_cases.get_chat_timeline import GetChatTimeline
@@ -178,6 +179,7 @@ class Container(containers.DeclarativeContainer):
     list_chats = providers.Singleton(ListChats, uow_factory=uow_factory)
     get_chat = providers.Singleton(GetChat, uow_factory=uow_factory, clock=clock)
     list_channels = providers.Singleton(ListChannels, uow_factory=uow_factory)
+    find_webhook_channel = providers.Singleton(FindWebhookChannel, uow_factory=uow_factory)
     get_channel = providers.Singleton(GetChannel, uow_factory=uow_factory)
     create_channel = providers.Singleton(
         CreateChannel, uow_factory=uow_factory, secrets=secret_store, clock=clock, ids=ids

@@ -7,7 +7,6 @@ import copy
 import hashlib
 import hmac
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,9 @@ from porfin_core.domain.customer import Identity, IdentityKind
 from porfin_core.use_cases.receive_inbound_message import ReceiveMessage
 from porfin_http.app import create_app
 from tests.e2e.conftest import AUTH
+from tests.support import vendor_fixtures
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "whatsapp_cloud"
+FIXTURES = vendor_fixtures("whatsapp_cloud")
 APP_SECRET = "test-app-secret-0f9e8d7c6b5a4321"
 VERIFY = "verify-me-please-2026"
 SIGNATURE = "X-Hub-Signature-256"

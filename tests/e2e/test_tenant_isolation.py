@@ -134,3 +134,26 @@ async def test_no_list_shows_another_clinic_s_records(both, other_clinic):
             assert value not in answer.text, (path, kind)
         listed += 1
     assert listed >= 5
+
+
+async def test_a_webhook_reaches_the_clinic_of_its_channel(both, other_clinic):
+    """Provider webhooks name a channel, not a clinic: another clinic's Cloud API number
+    delivers into that clinic, and only there."""
+    from tests.e2e.test_cloud_webhook import APP_SECRET, VERIFY, deliver, fixture
+
+    beto = _bearer((await _login(both, "beto@outra.com.br")).json())
+    cloud = {
+        "phone_number_id": "106540352242922",
+        "waba_id": "102290129340398",
+        "access_token": "EAAG-test-token-" + "x" * 20,
+        "app_secret": APP_SECRET,
+        "webhook_verify_token": VERIFY,
+    }
+    body = {"name": "B", "provider": "cloud_api", "phone": "+5521987654321", "cloud_api": cloud}
+    created = await both.post("/api/v1/channels", json=body, headers=beto)
+    assert created.status_code == 201, created.text
+    answer = await deliver(both, created.json()["id"], fixture("inbound_text"))
+    assert answer.status_code == 200, answer.text
+    assert len((await both.get("/api/v1/chats", headers=beto)).json()["items"]) == 1
+    admin = _bearer((await _login(both, "admin@clinica.com.br")).json())
+    assert (await both.get("/api/v1/chats", headers=admin)).json()["items"] == []

@@ -15,13 +15,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import attrs
 import uvicorn
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "evolution"
+from tests.support import vendor_fixtures
+
+FIXTURES = vendor_fixtures("evolution")
 QR_BASE64 = "data:image/png;base64,iVBORw0KGgo="
 
 

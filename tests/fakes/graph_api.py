@@ -27,7 +27,6 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -35,7 +34,9 @@ import uvicorn
 from litestar import Litestar, Request, Response, get, post
 from litestar.params import FromPath
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "whatsapp_cloud"
+from tests.support import vendor_fixtures
+
+FIXTURES = vendor_fixtures("whatsapp_cloud")
 TOKEN = "EAAG-fake-graph-token-" + "x" * 40
 
 

@@ -9,7 +9,6 @@ import copy
 import json
 import random
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,9 @@ from porfin_core.domain.channel import Provider
 from porfin_core.domain.customer import Identity, IdentityKind
 from porfin_core.use_cases.create_channel import NewChannel
 from porfin_core.use_cases.receive_inbound_message import ReceiveMessage
+from tests.support import vendor_fixtures
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "whatsapp_cloud"
+FIXTURES = vendor_fixtures("whatsapp_cloud")
 SECRET = "replay-app-secret-0123456789abcdef"
 NUMBER_ID = "106540352242922"
 WEBHOOKS = 10_000

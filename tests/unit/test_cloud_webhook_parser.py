@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,8 +17,9 @@ from porfin_adapters.whatsapp_cloud.webhook import (
     signature_valid,
 )
 from porfin_core.domain.customer import Identity, IdentityKind
+from tests.support import vendor_fixtures
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "whatsapp_cloud"
+FIXTURES = vendor_fixtures("whatsapp_cloud")
 # Meta's documented example (M-WH-EP) cannot be recomputed without its secret; this pins ours.
 KNOWN = "sha256=5e2c0e6cf6bd0b1d8a6b7ed4f9ee9a6ef7ad4c0f9d64e93e30e23f52c4a3a5f5"
 

@@ -26,6 +26,7 @@ import contextlib
 import fcntl
 import json
 import sqlite3
+import time
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -66,6 +67,19 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def _use_wal(conn: sqlite3.Connection, attempts: int = 200) -> None:
+    """Switch to WAL. Processes starting together on a new file race for the switch, and SQLite
+    answers "locked" to the losers at once, without waiting in the busy handler: retry."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01)
+
+
 def migrate(path: str, target: int | None = None) -> int:
     """Create or upgrade the schema at ``path`` (up to ``target``, default: the latest);
     returns the schema version.
@@ -76,7 +90,7 @@ def migrate(path: str, target: int | None = None) -> int:
     conn = _connect(path)
     try:
         _register_migration_functions(conn)
-        conn.execute("PRAGMA journal_mode=WAL")
+        _use_wal(conn)
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         for number, script in _migrations():
             if number <= version:

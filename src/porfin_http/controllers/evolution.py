@@ -58,7 +58,8 @@ async def evolution_webhook(
     token: FromQuery[str | None] = None,
 ) -> EvolutionWebhookOut:
     """Authenticate, parse and record one Evolution webhook."""
-    channel = await container.get_channel()(request.app.state.clinic_id, channel_id)
+    # Any clinic's channel: the URL names the channel, whose secret authenticates the call.
+    channel = await container.find_webhook_channel()(channel_id)
     if channel.provider is not Provider.EVOLUTION:
         raise NotFound("channel not found", id=channel_id)
     ref = channel.secrets.get("webhook_secret")
