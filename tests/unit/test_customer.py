@@ -176,3 +176,19 @@ def test_identity_keys_keep_order_and_drop_duplicates():
         ]
     )
     assert keys == ["wa_id:5511987654321", "phone:+5511987654321", "bsuid:BR.abc", "lid:42@lid"]
+
+
+@pytest.mark.parametrize(
+    ("identity", "phone"),
+    [
+        (Identity(IdentityKind.WA_ID, "16505551234"), "+16505551234"),
+        (Identity(IdentityKind.JID, "16505551234@s.whatsapp.net"), "+16505551234"),
+        (Identity(IdentityKind.JID, "16505551234:12@s.whatsapp.net"), "+16505551234"),
+        (Identity(IdentityKind.JID, "551187654321@s.whatsapp.net"), "+5511987654321"),
+        (Identity(IdentityKind.JID, "5511987654321@s.whatsapp.net"), "+5511987654321"),
+        (Identity(IdentityKind.WA_ID, "551187654321"), "+5511987654321"),
+        (Identity(IdentityKind.LID, "123456789012345@lid"), None),
+    ],
+)
+def test_whatsapp_ids_are_international_numbers(identity, phone):
+    assert phone_of(identity) == phone

@@ -144,14 +144,13 @@ def phone_of(identity: Identity) -> str | None:
     """The canonical E.164 phone an identity carries, or None (BSUIDs, LIDs)."""
     if identity.kind is IdentityKind.PHONE:
         return identity.value
-    if identity.kind is IdentityKind.WA_ID and identity.value.isdigit():
-        # Meta's wa_id is always a full international number without the '+': read as such,
-        # an 11-digit US id (16505551234) is not a Brazilian national number.
-        return normalize_phone("+" + identity.value)
     if identity.kind in (IdentityKind.WA_ID, IdentityKind.JID):
-        digits = identity.value.split("@", 1)[0]
-        if digits.isdigit():
-            return normalize_phone(digits)
+        # A wa_id, and the user part of a JID (before any ":device"), is always a full
+        # international number without the '+': read as such, an 11-digit US id (16505551234)
+        # is not a Brazilian national number.
+        number = identity.value.split("@", 1)[0].split(":", 1)[0]
+        if number.isdigit():
+            return normalize_phone("+" + number)
     return None
 
 
