@@ -96,6 +96,9 @@ class Container(containers.DeclarativeContainer):
     # memory storage).
     media_store = providers.Singleton(build_media_store, settings=settings)
     secret_store = providers.Singleton(build_secret_store, settings=settings)
+    find_webhook_channel = providers.Singleton(
+        FindWebhookChannel, uow_factory=uow_factory, secrets=secret_store
+    )
 
     # Meta's Cloud API: one Graph client (pooled connections, closed by stop()), media
     # uploads/downloads, per-number and per-patient pacing. Staff sends retry passing
@@ -179,7 +182,6 @@ class Container(containers.DeclarativeContainer):
     list_chats = providers.Singleton(ListChats, uow_factory=uow_factory)
     get_chat = providers.Singleton(GetChat, uow_factory=uow_factory, clock=clock)
     list_channels = providers.Singleton(ListChannels, uow_factory=uow_factory)
-    find_webhook_channel = providers.Singleton(FindWebhookChannel, uow_factory=uow_factory)
     get_channel = providers.Singleton(GetChannel, uow_factory=uow_factory)
     create_channel = providers.Singleton(
         CreateChannel, uow_factory=uow_factory, secrets=secret_store, clock=clock, ids=ids

@@ -22,6 +22,7 @@ from porfin_adapters.evolution.webhook import (
     StatusUpdate,
     parse_event,
 )
+from porfin_adapters.webhook_outcomes import Outcome
 from porfin_core.domain.channel import Channel, Provider
 from porfin_core.ports.clock import Clock
 from porfin_core.ports.media import MediaStore
@@ -33,16 +34,6 @@ from porfin_core.use_cases.record_channel_connection import (
 from porfin_core.use_cases.record_delivery_status import DeliveryReport, RecordDeliveryStatus
 
 logger = logging.getLogger(__name__)
-
-
-@attrs.frozen
-class Outcome:
-    """What became of one event: ``stored``, ``duplicate``, ``status``, ``pending_status``,
-    ``stale_status``, ``connection``, ``reconciled`` or ``ignored``."""
-
-    outcome: str
-    message_id: str | None = None
-    detail: str | None = None
 
 
 @attrs.define(kw_only=True)
@@ -86,8 +77,7 @@ class EvolutionInbound:
             )
             if isinstance(event, OutboundEcho):
                 return Outcome("reconciled", result.message_id)
-            name = "status" if result.applied else "pending_status" if result.pending else None
-            return Outcome(name or "stale_status", result.message_id, status)
+            return Outcome.of_status(result, status)
         if isinstance(event, ConnectionChange | QrCodeChange):
             report = (
                 ConnectionReport(
@@ -131,4 +121,4 @@ class EvolutionInbound:
                 from_clinic_phone=event.from_me,
             )
         )
-        return Outcome("duplicate" if received.duplicate else "stored", received.message_id)
+        return Outcome.of_message(received)

@@ -17,7 +17,6 @@ read, at most 1000 per page: a page may come back short, with a cursor to go on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import quote
 
 from google.cloud.firestore import AsyncCollectionReference, AsyncQuery, FieldFilter
@@ -33,7 +32,7 @@ from porfin_adapters.firestore.storage import (
     _load,
     _newest_first,
     _Session,
-    _sort_key,
+    scan_newest_first,
 )
 from porfin_adapters.text import digits
 from porfin_core.domain.customer import Customer
@@ -119,37 +118,10 @@ async def list_customers(session: _Session, query: CustomerQuery) -> Page[Custom
     found = customers.where(
         filter=FieldFilter("_search", "array_contains_any", _lookup_keys(search))
     )
-    entries, stopped_at = await _scan(session, found, after, accept, limit + 1)
+    entries, stopped_at = await scan_newest_first(
+        session, found, after, accept, limit + 1, MAX_SCANNED
+    )
     return _page(entries, limit, stopped_at)
-
-
-async def _scan(
-    session: _Session,
-    query: AsyncQuery,
-    after: SortKey | None,
-    accept: Callable[[Doc], bool],
-    want: int,
-) -> tuple[Entries, SortKey | None]:
-    """Read ``query`` newest first until ``want`` documents pass ``accept``; also returns,
-    unless the query was read to its end, the sort key of the last document read."""
-    found: Entries = []
-    scanned = 0
-    last = after
-    batch = max(want, 25)
-    while True:
-        snapshots = await session.query(_newest_first(query, last, batch))
-        for snapshot in snapshots:
-            entry = _entry(snapshot)
-            last = _sort_key(entry)
-            scanned += 1
-            if accept(entry[1]):
-                found.append(entry)
-                if len(found) == want:
-                    return found, last
-        if len(snapshots) < batch:
-            return found, None
-        if scanned >= MAX_SCANNED:
-            return found, last
 
 
 def _page(found: Entries, limit: int, stopped_at: SortKey | None) -> Page[Customer]:

@@ -519,6 +519,40 @@ def _query_facet(query: ChatQuery) -> str | None:
     return "|".join(values) if values else None
 
 
+async def scan_newest_first(
+    session: _Session,
+    query: AsyncQuery,
+    after: SortKey | None,
+    accept: Callable[[Doc], bool],
+    want: int,
+    max_scanned: int,
+) -> tuple[Entries, SortKey | None]:
+    """Read ``query`` newest first until ``want`` documents pass ``accept``, reading at most
+    about ``max_scanned`` documents.
+
+    Returns the accepted documents and, unless the query was read to its end, the sort key of
+    the last document read (where the next page resumes).
+    """
+    found: Entries = []
+    scanned = 0
+    last = after
+    batch = max(want, 25)
+    while True:
+        snapshots = await session.query(_newest_first(query, last, batch))
+        for snapshot in snapshots:
+            entry = _entry(snapshot)
+            last = _sort_key(entry)
+            scanned += 1
+            if accept(entry[1]):
+                found.append(entry)
+                if len(found) == want:
+                    return found, last
+        if len(snapshots) < batch:
+            return found, None
+        if scanned >= max_scanned:
+            return found, last
+
+
 class FirestoreChatRepository(_Repo):
     """Chats under their clinic, listed newest first on (``_sort_micros``, id).
 
@@ -629,8 +663,13 @@ class FirestoreChatRepository(_Repo):
         by_name_or_phone = self._s.sub(clinic_id, "chats").where(
             filter=FieldFilter("_search", "array_contains_any", keys)
         )
-        found, stopped_at = await self._scan(
-            by_name_or_phone, after, lambda d: facet_ok(d) and name_or_phone(d), limit + 1
+        found, stopped_at = await scan_newest_first(
+            self._s,
+            by_name_or_phone,
+            after,
+            lambda d: facet_ok(d) and name_or_phone(d),
+            limit + 1,
+            _MAX_CHATS_SCANNED,
         )
         for entry in await self._by_message_text(clinic_id, tokens, phrase):
             key = _sort_key(entry)
@@ -640,37 +679,6 @@ class FirestoreChatRepository(_Repo):
                 continue  # beyond what the name/phone scan covered: a later page's business
             found.append(entry)
         return _chat_page(found, limit, stopped_at)
-
-    async def _scan(
-        self,
-        query: AsyncQuery,
-        after: SortKey | None,
-        accept: Callable[[Doc], bool],
-        want: int,
-    ) -> tuple[Entries, SortKey | None]:
-        """Read ``query`` newest first until ``want`` documents pass ``accept``.
-
-        Returns the accepted documents and, unless the query was read to its end, the sort
-        key of the last document read.
-        """
-        found: Entries = []
-        scanned = 0
-        last = after
-        batch = max(want, 25)
-        while True:
-            snapshots = await self._s.query(_newest_first(query, last, batch))
-            for snapshot in snapshots:
-                entry = _entry(snapshot)
-                last = _sort_key(entry)
-                scanned += 1
-                if accept(entry[1]):
-                    found.append(entry)
-                    if len(found) == want:
-                        return found, last
-            if len(snapshots) < batch:
-                return found, None
-            if scanned >= _MAX_CHATS_SCANNED:
-                return found, last
 
     async def _by_message_text(self, clinic_id: str, tokens: Tokens, phrase: str) -> Entries:
         """Chats with a recent message whose text contains ``phrase`` from a word start."""

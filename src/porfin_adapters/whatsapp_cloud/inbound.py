@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from porfin_adapters.webhook_outcomes import Outcome
 from porfin_adapters.whatsapp_cloud.webhook import (
     Event,
     Ignored,
@@ -26,16 +27,6 @@ from porfin_core.use_cases.receive_inbound_message import ReceiveInboundMessage,
 from porfin_core.use_cases.record_delivery_status import DeliveryReport, RecordDeliveryStatus
 
 logger = logging.getLogger(__name__)
-
-
-@attrs.frozen
-class Outcome:
-    """What became of one event: ``stored``, ``duplicate``, ``status``, ``pending_status``,
-    ``stale_status`` or ``ignored``."""
-
-    outcome: str
-    message_id: str | None = None
-    detail: str | None = None
 
 
 @attrs.define(kw_only=True)
@@ -77,7 +68,7 @@ class CloudApiInbound:
                     sent_at=event.sent_at,
                 )
             )
-            return Outcome("duplicate" if received.duplicate else "stored", received.message_id)
+            return Outcome.of_message(received)
         if isinstance(event, StatusUpdate):
             result = await self.record_status(
                 DeliveryReport(
@@ -90,8 +81,7 @@ class CloudApiInbound:
                     provider=Provider.CLOUD_API,
                 )
             )
-            name = "status" if result.applied else "pending_status" if result.pending else None
-            return Outcome(name or "stale_status", result.message_id, event.status)
+            return Outcome.of_status(result, event.status)
         assert isinstance(event, Ignored)
         # Nothing is stored for it: the log line keeps the payload part, so it is never lost.
         logger.warning(

@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery
 from porfin_adapters.evolution.webhook import event_name
 from porfin_adapters.evolution.webhook_auth import presented_secret, secret_matches
 from porfin_core.domain.channel import Provider
-from porfin_core.errors import NotFound, ValidationError
+from porfin_core.errors import ValidationError
 from porfin_http.auth import CHANNEL_SECRET
 from porfin_http.deps import Services
 from porfin_http.problems import problems
@@ -59,14 +59,9 @@ async def evolution_webhook(
 ) -> EvolutionWebhookOut:
     """Authenticate, parse and record one Evolution webhook."""
     # Any clinic's channel: the URL names the channel, whose secret authenticates the call.
-    channel = await container.find_webhook_channel()(channel_id)
-    if channel.provider is not Provider.EVOLUTION:
-        raise NotFound("channel not found", id=channel_id)
-    ref = channel.secrets.get("webhook_secret")
-    try:
-        secret = await container.secret_store().get(ref) if ref is not None else ""
-    except NotFound:
-        secret = ""  # a channel without a secret accepts no webhook
+    find_channel = container.find_webhook_channel()
+    channel = await find_channel(channel_id, Provider.EVOLUTION)
+    secret = await find_channel.secret(channel, "webhook_secret")  # none: nothing accepted
     if not secret_matches(presented_secret(request.headers.get("authorization"), token), secret):
         raise NotAuthorizedException("a valid webhook secret is required")
     try:

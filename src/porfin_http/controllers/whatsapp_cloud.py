@@ -21,8 +21,7 @@ from porfin_adapters.whatsapp_cloud.webhook import (
     handshake_answer,
     signature_valid,
 )
-from porfin_core.domain.channel import Channel, Provider
-from porfin_core.errors import NotFound
+from porfin_core.domain.channel import Provider
 from porfin_http.auth import META_SIGNATURE, PUBLIC
 from porfin_http.deps import Services
 from porfin_http.problems import problems
@@ -41,25 +40,6 @@ class CloudWebhookOut(msgspec.Struct):
     """The webhook's answer (Meta only looks at the 200)."""
 
     outcomes: list[CloudOutcomeOut]
-
-
-async def _cloud_channel(container: Services, channel_id: str) -> Channel:
-    # Any clinic's channel: the URL names the channel, whose secret authenticates the call.
-    channel: Channel = await container.find_webhook_channel()(channel_id)
-    if channel.provider is not Provider.CLOUD_API:
-        raise NotFound("channel not found", id=channel_id)
-    return channel
-
-
-async def _secret(container: Services, channel: Channel, name: str) -> str:
-    ref = channel.secrets.get(name)
-    if ref is None:
-        return ""
-    try:
-        value: str = await container.secret_store().get(ref)
-    except NotFound:
-        return ""  # a channel without the secret accepts nothing
-    return value
 
 
 @get(
@@ -82,8 +62,8 @@ async def cloud_webhook_verify(
     challenge: Annotated[str | None, QueryParameter(name="hub.challenge")] = None,
 ) -> Response[str]:
     """Echo the challenge to a valid verification request."""
-    channel = await _cloud_channel(container, channel_id)
-    expected = await _secret(container, channel, "webhook_verify_token")
+    channel = await container.find_webhook_channel()(channel_id, Provider.CLOUD_API)
+    expected = await container.find_webhook_channel().secret(channel, "webhook_verify_token")
     answer = handshake_answer(mode, verify_token, challenge, expected)
     if answer is None or channel.archived:
         raise PermissionDeniedException("the verify token does not match")
@@ -109,12 +89,12 @@ async def cloud_webhook(
     channel_id: FromPath[str],
 ) -> CloudWebhookOut:
     """Verify, parse and record one Cloud API webhook."""
-    channel = await _cloud_channel(container, channel_id)
+    channel = await container.find_webhook_channel()(channel_id, Provider.CLOUD_API)
     if channel.archived:
         # Its secrets are gone, and a non-200 would have Meta retry for 7 days.
         return CloudWebhookOut([CloudOutcomeOut("ignored", None, "channel was removed")])
     body = await request.body()
-    secret = await _secret(container, channel, "app_secret")
+    secret = await container.find_webhook_channel().secret(channel, "app_secret")
     if not signature_valid(body, request.headers.get(SIGNATURE_HEADER), secret):
         raise NotAuthorizedException(f"a valid {SIGNATURE_HEADER} signature is required")
     try:
