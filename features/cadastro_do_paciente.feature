@@ -50,3 +50,19 @@ Funcionalidade: Cadastro do paciente
     Quando a secretária Ana marca Maria com as etiquetas "limpeza, uma etiqueta com muito mais de quarenta letras"
     Então a mudança é recusada com o erro "validation_error"
     E o cadastro de Maria não tem etiquetas
+
+  Cenário: Dois cadastros da mesma pessoa viram um só, com as conversas
+    Dado que o gerente Carlos trabalha na clínica
+    E que passaram 5 minutos
+    E que a paciente Cida (+55 11 91234-5678) escreveu "Troquei de número, aqui é a Maria"
+    Quando a secretária Ana marca Cida com as etiquetas "implante"
+    E o gerente Carlos junta o cadastro de Cida ao de Maria
+    Então o último registro de auditoria diz que Carlos juntou o cadastro de Cida ao de Maria
+    E existe 1 conversa
+    E a conversa de Maria tem 2 mensagens não lidas
+    E a última mensagem da conversa de Maria é "Troquei de número, aqui é a Maria"
+    E o cadastro de Maria tem as etiquetas "implante"
+    E quem abre o cadastro de Cida é levado ao de Maria
+    Quando a paciente Maria (+55 11 91234-5678) escreve "Chego às 10h"
+    Então existe 1 conversa
+    E a conversa de Maria tem 3 mensagens

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pytest_bdd import parsers, scenarios, then, when
+from pytest_bdd import given, parsers, scenarios, then, when
 
 from porfin_core.domain.audit import Actor, AuditRecord
 from porfin_core.domain.customer import ConsentPurpose, Customer, FunnelStage
+from porfin_core.errors import NotFound
 from porfin_core.ports.storage import CustomerQuery
+from porfin_core.use_cases.merge_customers import DuplicateCustomer
 from porfin_core.use_cases.update_customer import ChangeCustomer
 
 scenarios("cadastro_do_paciente.feature")
@@ -55,6 +57,14 @@ def _last_record(clinica) -> AuditRecord:
     return clinica.run(read())[-1]
 
 
+# -- Dado ----------------------------------------------------------------------------------------
+
+
+@given(parsers.re(r"que o gerente (?P<nome>\w+) trabalha na clínica"))
+def gerente(clinica, nome):
+    clinica.staff[nome] = f"user-{nome.lower()}"
+
+
 # -- Quando --------------------------------------------------------------------------------------
 
 
@@ -95,6 +105,22 @@ def abre_cadastro(clinica, sec, nome):
             received.clinic_id, received.customer_id, actor=Actor.user(clinica.staff_id(sec))
         )
     )
+
+
+@when(parsers.re(r"o gerente (?P<ger>\w+) junta o cadastro de (?P<dup>\w+) ao de (?P<nome>\w+)"))
+def junta_cadastros(clinica, ger, dup, nome):
+    survivor, duplicate = clinica.received[nome], clinica.received[dup]
+    clinica.attempt(
+        clinica.container.merge_customers()(
+            DuplicateCustomer(
+                clinic_id=survivor.clinic_id,
+                customer_id=survivor.customer_id,
+                duplicate_id=duplicate.customer_id,
+                actor=Actor.user(clinica.staff_id(ger)),
+            )
+        )
+    )
+    assert clinica.error is None, clinica.error
 
 
 # -- Então ---------------------------------------------------------------------------------------
@@ -176,3 +202,27 @@ def busca(clinica, termo, resultado, nome):
     )
     expected = [] if nome is None else [clinica.received[nome].customer_id]
     assert [c.id for c in page.items] == expected, resultado
+
+
+@then(parsers.re(r"quem abre o cadastro de (?P<dup>\w+) é levado ao de (?P<nome>\w+)"))
+def levado_ao_cadastro(clinica, dup, nome):
+    duplicate = clinica.received[dup]
+    clinica.attempt(clinica.container.get_customer()(duplicate.clinic_id, duplicate.customer_id))
+    assert isinstance(clinica.error, NotFound)
+    assert clinica.error.fields["merged_into"] == clinica.received[nome].customer_id
+
+
+@then(
+    parsers.re(
+        r"o último registro de auditoria diz que (?P<ger>\w+) juntou o cadastro de "
+        r"(?P<dup>\w+) ao de (?P<nome>\w+)"
+    )
+)
+def registro_da_uniao(clinica, ger, dup, nome):
+    record = _last_record(clinica)
+    assert (record.action, record.resource_id, record.actor_id) == (
+        "customer.merge",
+        clinica.received[nome].customer_id,
+        clinica.staff_id(ger),
+    )
+    assert record.details["duplicate_id"] == clinica.received[dup].customer_id

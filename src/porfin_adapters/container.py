@@ -12,8 +12,13 @@ from dependency_injector import containers, providers
 
 from porfin_adapters.events import EventDispatcher
 from porfin_adapters.evolution.gateway import EvolutionGateway
+from porfin_adapters.evolution.health import ChannelActivity, EvolutionHealthMonitor
 from porfin_adapters.evolution.inbound import EvolutionInbound
+from porfin_adapters.evolution.inbound_media import EvolutionMediaSource
 from porfin_adapters.gateways import ProviderGatewayDirectory
+from porfin_adapters.media_downloads import InboundMediaDownloads
+from porfin_adapters.media_sources import ProviderMediaSources
+from porfin_adapters.outbound import OutboundSender
 from porfin_adapters.rate_limits import build_rate_limiter
 from porfin_adapters.redis.client import redis_client
 from porfin_adapters.security.firebase import build_identity_verifiers
@@ -29,13 +34,14 @@ from porfin_adapters.tokens import ensure_jwt_secret
 from porfin_adapters.whatsapp_cloud.gateway import CloudApiGateway
 from porfin_adapters.whatsapp_cloud.graph import GraphClient
 from porfin_adapters.whatsapp_cloud.inbound import CloudApiInbound
-from porfin_adapters.whatsapp_cloud.media import CloudApiMedia
+from porfin_adapters.whatsapp_cloud.media import CloudApiMedia, CloudApiMediaSource
 from porfin_adapters.whatsapp_cloud.pacing import CloudApiPacer
-from porfin_adapters.whatsapp_cloud.retry import RetryingGateway, RetryPolicy
-from porfin_core.domain.channel import Provider
+from porfin_core.domain.channel import HealthRule, Provider
+from porfin_core.domain.events import MessageCreated
 from porfin_core.use_cases.accept_invitation import AcceptInvitation
 from porfin_core.use_cases.archive_channel import ArchiveChannel
 from porfin_core.use_cases.change_password import ChangePassword
+from porfin_core.use_cases.claim_outbound_messages import ClaimOutboundMessages
 from porfin_core.use_cases.confirm_mfa_enrolment import ConfirmMfaEnrolment
 from porfin_core.use_cases.create_channel import CreateChannel
 from porfin_core.use_cases.create_staff_user import CreateStaffUser
@@ -46,6 +52,7 @@ from porfin_core.use_cases.get_chat_timeline import GetChatTimeline
 from porfin_core.use_cases.get_clinic import GetClinic
 from porfin_core.use_cases.get_customer import GetCustomer
 from porfin_core.use_cases.get_media import GetMedia
+from porfin_core.use_cases.get_message_media import GetMessageMedia
 from porfin_core.use_cases.get_staff_user import GetStaffUser
 from porfin_core.use_cases.invite_staff_user import InviteStaffUser
 from porfin_core.use_cases.issue_password_reset import IssuePasswordReset
@@ -53,19 +60,25 @@ from porfin_core.use_cases.list_audit_records import ListAuditRecords
 from porfin_core.use_cases.list_channels import ListChannels
 from porfin_core.use_cases.list_chats import ListChats
 from porfin_core.use_cases.list_customers import ListCustomers
+from porfin_core.use_cases.list_monitored_channels import ListMonitoredChannels
 from porfin_core.use_cases.list_staff_users import ListStaffUsers
 from porfin_core.use_cases.log_in import LogIn
 from porfin_core.use_cases.log_in_with_identity_provider import LogInWithIdentityProvider
 from porfin_core.use_cases.log_out import LogOut
+from porfin_core.use_cases.merge_customers import MergeCustomers
 from porfin_core.use_cases.receive_inbound_message import ReceiveInboundMessage
 from porfin_core.use_cases.record_channel_connection import RecordChannelConnection
+from porfin_core.use_cases.record_channel_health import RecordChannelHealth
 from porfin_core.use_cases.record_delivery_status import RecordDeliveryStatus
+from porfin_core.use_cases.record_reconnect_attempt import RecordReconnectAttempt
+from porfin_core.use_cases.record_send_outcomes import RecordSendOutcomes
 from porfin_core.use_cases.refresh_session import RefreshSession
 from porfin_core.use_cases.regenerate_recovery_codes import RegenerateRecoveryCodes
 from porfin_core.use_cases.reset_password import ResetPassword
 from porfin_core.use_cases.send_staff_message import SendStaffMessage
 from porfin_core.use_cases.set_up_installation import SetUpInstallation
 from porfin_core.use_cases.start_mfa_enrolment import StartMfaEnrolment
+from porfin_core.use_cases.store_inbound_media import StoreInboundMedia
 from porfin_core.use_cases.turn_off_mfa import TurnOffMfa
 from porfin_core.use_cases.update_channel import UpdateChannel
 from porfin_core.use_cases.update_chat import UpdateChat
@@ -101,8 +114,8 @@ class Container(containers.DeclarativeContainer):
     )
 
     # Meta's Cloud API: one Graph client (pooled connections, closed by stop()), media
-    # uploads/downloads, per-number and per-patient pacing. Staff sends retry passing
-    # failures (130429, 5xx...) briefly, never a request whose answer was lost.
+    # uploads/downloads, per-number and per-patient pacing. Failed sends are retried by the
+    # outbound sender (the sending outbox), not here.
     graph_client = providers.Singleton(
         lambda settings, secrets: GraphClient(secrets, base_url=settings.whatsapp_graph_url),
         settings=settings,
@@ -117,11 +130,6 @@ class Container(containers.DeclarativeContainer):
     cloud_api_gateway = providers.Singleton(
         CloudApiGateway, graph=graph_client, media=cloud_api_media, pacer=cloud_api_pacer
     )
-    cloud_api_sender = providers.Singleton(
-        RetryingGateway,
-        inner=cloud_api_gateway,
-        policy=providers.Object(RetryPolicy(attempts=3, base_delay=0.5, max_delay=4.0)),
-    )
 
     # Evolution API (Baileys bridge): the server and API key come from each channel.
     evolution_gateway = providers.Singleton(
@@ -133,7 +141,7 @@ class Container(containers.DeclarativeContainer):
         gateways=providers.Dict(
             {
                 Provider.SIMULATOR: simulator_gateway,
-                Provider.CLOUD_API: cloud_api_sender,
+                Provider.CLOUD_API: cloud_api_gateway,
                 Provider.EVOLUTION: evolution_gateway,
             }
         ),
@@ -156,6 +164,32 @@ class Container(containers.DeclarativeContainer):
     record_channel_connection = providers.Singleton(
         RecordChannelConnection, uow_factory=uow_factory
     )
+    # Evolution health: each webhook notes its channel's last activity in this process (no
+    # write on the hot path); the monitor checks every channel each interval, persists what
+    # it found, flags silent sessions as degraded and reconnects with backoff.
+    evolution_activity = providers.Singleton(ChannelActivity)
+    channel_health_rule = providers.Singleton(
+        lambda s: HealthRule(silence=timedelta(minutes=s.evolution_degraded_after_minutes)),
+        s=settings,
+    )
+    list_monitored_channels = providers.Singleton(ListMonitoredChannels, uow_factory=uow_factory)
+    record_channel_health = providers.Singleton(
+        RecordChannelHealth, uow_factory=uow_factory, rule=channel_health_rule
+    )
+    record_reconnect_attempt = providers.Singleton(
+        RecordReconnectAttempt, uow_factory=uow_factory, rule=channel_health_rule
+    )
+    evolution_health_monitor = providers.Singleton(
+        EvolutionHealthMonitor,
+        channels=list_monitored_channels,
+        record_health=record_channel_health,
+        record_attempt=record_reconnect_attempt,
+        record_connection=record_channel_connection,
+        gateway=evolution_gateway,
+        activity=evolution_activity,
+        clock=clock,
+        interval=providers.Callable(lambda s: s.evolution_health_interval_seconds, s=settings),
+    )
     evolution_inbound = providers.Singleton(
         EvolutionInbound,
         receive=receive_inbound_message,
@@ -163,6 +197,7 @@ class Container(containers.DeclarativeContainer):
         record_connection=record_channel_connection,
         media=media_store,
         clock=clock,
+        activity=evolution_activity,
     )
     cloud_api_inbound = providers.Singleton(
         CloudApiInbound,
@@ -170,11 +205,26 @@ class Container(containers.DeclarativeContainer):
         record_status=record_delivery_status,
         clock=clock,
     )
+    # The sending outbox: every outbound message is committed with its delivery first; staff
+    # sends go out at once, the outbound sender takes the rest (retries, resumed sends).
+    claim_outbound_messages = providers.Singleton(
+        ClaimOutboundMessages, uow_factory=uow_factory, clock=clock
+    )
+    record_send_outcomes = providers.Singleton(
+        RecordSendOutcomes, uow_factory=uow_factory, clock=clock
+    )
+    outbound_sender = providers.Singleton(
+        OutboundSender,
+        claim=claim_outbound_messages,
+        record=record_send_outcomes,
+        gateways=gateways,
+    )
     send_staff_message = providers.Singleton(
         SendStaffMessage,
         uow_factory=uow_factory,
         gateways=gateways,
         media=media_store,
+        record_outcomes=record_send_outcomes,
         clock=clock,
         ids=ids,
     )
@@ -203,6 +253,38 @@ class Container(containers.DeclarativeContainer):
     get_media = providers.Singleton(
         GetMedia, uow_factory=uow_factory, media=media_store, clock=clock
     )
+    # Patients' files: fetched from the channel's provider after the message is committed
+    # (in the background, a few at a time), or when someone opens one not kept yet.
+    inbound_media_sources = providers.Singleton(
+        ProviderMediaSources,
+        sources=providers.Dict(
+            {
+                Provider.CLOUD_API: providers.Singleton(CloudApiMediaSource, media=cloud_api_media),
+                Provider.EVOLUTION: providers.Singleton(
+                    EvolutionMediaSource, gateway=evolution_gateway
+                ),
+            }
+        ),
+    )
+    store_inbound_media = providers.Singleton(
+        StoreInboundMedia,
+        uow_factory=uow_factory,
+        media=media_store,
+        source=inbound_media_sources,
+        clock=clock,
+    )
+    inbound_media_downloads = providers.Singleton(
+        InboundMediaDownloads,
+        store=store_inbound_media,
+        concurrency=providers.Callable(lambda s: s.inbound_media_downloads, s=settings),
+    )
+    get_message_media = providers.Singleton(
+        GetMessageMedia,
+        uow_factory=uow_factory,
+        media=media_store,
+        store=store_inbound_media,
+        clock=clock,
+    )
     get_chat_timeline = providers.Singleton(GetChatTimeline, uow_factory=uow_factory, clock=clock)
     list_audit_records = providers.Singleton(ListAuditRecords, uow_factory=uow_factory)
     verify_audit_log = providers.Singleton(VerifyAuditLog, uow_factory=uow_factory)
@@ -211,6 +293,7 @@ class Container(containers.DeclarativeContainer):
     list_customers = providers.Singleton(ListCustomers, uow_factory=uow_factory)
     get_customer = providers.Singleton(GetCustomer, uow_factory=uow_factory, clock=clock)
     update_customer = providers.Singleton(UpdateCustomer, uow_factory=uow_factory, clock=clock)
+    merge_customers = providers.Singleton(MergeCustomers, uow_factory=uow_factory, clock=clock)
     get_clinic = providers.Singleton(GetClinic, uow_factory=uow_factory)
     update_clinic = providers.Singleton(UpdateClinic, uow_factory=uow_factory, clock=clock)
 
@@ -311,17 +394,26 @@ def create_container(settings: Settings) -> Container:
 
 
 async def start(container: Container) -> None:
-    """Open storage and start dispatching events (the ones left by a previous run first)."""
+    """Open storage, start dispatching events (the ones left by a previous run first),
+    sending the outbox's due messages and watching Evolution numbers' health."""
     storage = container.storage()
     await storage.open()
     dispatcher = container.dispatcher()
     storage.uow_factory.on_commit = dispatcher.committed
+    sender = container.outbound_sender()
+    dispatcher.subscribe(MessageCreated, sender.on_event)
+    container.inbound_media_downloads().attach(dispatcher)
     await dispatcher.start()
+    await sender.start()
+    await container.evolution_health_monitor().start()
 
 
 async def stop(container: Container) -> None:
-    """Finish dispatching, close storage and the Redis client."""
+    """Finish the sends in flight and the dispatching, close storage and the Redis client."""
+    await container.evolution_health_monitor().stop()
+    await container.outbound_sender().stop()
     await container.dispatcher().stop()
+    await container.inbound_media_downloads().stop()
     await container.storage().close()
     await container.graph_client().aclose()
     redis = container.redis()

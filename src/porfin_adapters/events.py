@@ -65,6 +65,12 @@ class EventDispatcher:
         self._task = None
         self._queue = None
 
+    async def settled(self) -> None:
+        """Wait until every event handed over so far has reached its handlers (tests; what
+        handlers started in the background is theirs to wait for)."""
+        if self._queue is not None:
+            await self._queue.join()
+
     async def drain(self) -> int:
         """Dispatch every event waiting in the outbox; returns how many were dispatched."""
         total = 0

@@ -71,6 +71,14 @@ class Settings:
             tests.
         whatsapp_messages_per_second: Messages per second each Cloud API number may send
             (Meta's default throughput is 80, up to 1,000 after an upgrade).
+        inbound_media_downloads: Patients' files downloaded from the providers at once,
+            after their messages are committed; 0 turns the downloads off (files are then
+            fetched when someone opens them).
+        evolution_health_interval_seconds: Seconds between two health checks of every
+            Evolution channel (connection state, degraded rule, reconnects); 0 turns the
+            checks off.
+        evolution_degraded_after_minutes: Minutes an open Evolution connection may bring
+            nothing before it counts as degraded (and is restarted).
     """
 
     storage: StorageKind = StorageKind.SQLITE
@@ -103,6 +111,9 @@ class Settings:
     max_upload_bytes: int = 16_777_216
     whatsapp_graph_url: str = "https://graph.facebook.com"
     whatsapp_messages_per_second: int = 80
+    inbound_media_downloads: int = 4
+    evolution_health_interval_seconds: int = 60
+    evolution_degraded_after_minutes: int = 30
 
     @property
     def database_path(self) -> Path:
@@ -144,6 +155,9 @@ _RANGES = {
     "auth_rate_limit_per_minute": (1, 1_000_000),
     "max_upload_bytes": (1_024, 1_073_741_824),
     "whatsapp_messages_per_second": (1, 1_000),
+    "inbound_media_downloads": (0, 64),
+    "evolution_health_interval_seconds": (0, 3_600),
+    "evolution_degraded_after_minutes": (5, 10_080),
 }
 _CHOICES = {"log_level": ("debug", "info", "warning", "error"), "log_format": ("console", "json")}
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}

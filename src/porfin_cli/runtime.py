@@ -79,10 +79,14 @@ def settings_for(data_dir: Path | None) -> Settings:
 
 def run_local(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> T:
     """Run ``work`` against the local installation (storage opened, events dispatched)."""
+    import attrs
+
     import porfin_adapters.container as composition
 
     async def main() -> T:
-        container = composition.create_container(settings)
+        # A command watches no WhatsApp connections: the server's health monitor does.
+        local = attrs.evolve(settings, evolution_health_interval_seconds=0)
+        container = composition.create_container(local)
         await composition.start(container)
         try:
             return await work(container)

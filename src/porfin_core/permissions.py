@@ -46,6 +46,9 @@ class Permission(enum.StrEnum):
     """Chats assigned to the user, or unassigned: the secretary's "limited" access."""
     CUSTOMERS_VIEW = "customers.view"
     CUSTOMERS_EDIT = "customers.edit"
+    CUSTOMERS_MERGE = "customers.merge"
+    """Merge two records of one person, with their chats: it cannot be undone, and moves
+    conversations whoever is in charge of them, so it is not front-desk work."""
     CAMPAIGNS_VIEW = "campaigns.view"
     CAMPAIGNS_EDIT = "campaigns.edit"
     CAMPAIGNS_MANAGE = "campaigns.manage"
@@ -75,6 +78,7 @@ _MANAGER = _SECRETARY | {
     Permission.CHANNELS_VIEW,
     Permission.CHANNELS_OPERATE,
     Permission.CHATS_ALL,
+    Permission.CUSTOMERS_MERGE,
     Permission.CAMPAIGNS_EDIT,
     Permission.ANALYTICS_TEAM,
     Permission.ASSISTANT_TUNE,

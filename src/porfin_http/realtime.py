@@ -42,6 +42,8 @@ from redis.exceptions import RedisError
 from porfin_adapters.events import EventDispatcher
 from porfin_adapters.settings import Settings
 from porfin_core.domain.events import (
+    ChannelDegraded,
+    ChannelRecovered,
     ChatAssigned,
     ChatClosed,
     ChatModeChanged,
@@ -49,14 +51,15 @@ from porfin_core.domain.events import (
     ChatRead,
     DomainEvent,
     MessageCreated,
+    MessageMediaUpdated,
     MessageStatusChanged,
 )
 from porfin_core.errors import NotFound
-from porfin_core.permissions import may_see_chat_assigned_to
+from porfin_core.permissions import Permission, allows, may_see_chat_assigned_to
 from porfin_core.ports.auth import Principal
 from porfin_core.ports.clock import Clock
 from porfin_core.ports.storage import UnitOfWorkFactory
-from porfin_http.schemas import ChatOut, MessageOut
+from porfin_http.schemas import ChatOut, ConnectionOut, MessageOut
 
 log = structlog.get_logger(__name__)
 
@@ -67,8 +70,12 @@ REDIS_CONNECT_TIMEOUT_SECONDS = 2.0
 REDIS_RETRY_SECONDS = 2.0
 """After a Redis failure: pause before streaming again; frames published meanwhile are dropped."""
 
-EventType = Literal["message.created", "message.status", "chat.updated", "chat.assigned"]
+EventType = Literal[
+    "message.created", "message.status", "message.updated", "chat.updated", "chat.assigned"
+]
 ChatChange = Literal["opened", "reopened", "mode_changed", "closed", "read"]
+CHANNEL_CONNECTION = "channel.connection"
+"""The frame of a channel's health: degraded, or recovered (no chat: not routed by chat)."""
 
 
 def channel_of(clinic_id: str) -> str:
@@ -109,6 +116,26 @@ class Frame(msgspec.Struct, omit_defaults=True):
     previous_assignee_id: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
+class ChannelData(msgspec.Struct):
+    """What changed (``degraded`` / ``recovered``) and the connection as
+    ``GET /api/v1/channels/{id}`` shows it."""
+
+    channel_id: str
+    change: Literal["degraded", "recovered"]
+    connection: ConnectionOut | None
+
+
+class ChannelFrame(msgspec.Struct):
+    """``channel.connection``: a WhatsApp number's connection became degraded or recovered.
+    Sent to inbox subscribers who may see channels (``channels.view``)."""
+
+    clinic_id: str
+    channel_id: str
+    occurred_at: datetime
+    data: ChannelData
+    type: Literal["channel.connection"] = "channel.connection"
+
+
 class HiddenFrame(msgspec.Struct):
     """Sent instead of ``chat.assigned`` to a user who could see the chat and no longer may:
     remove it from the screen. Nothing else about the chat is said."""
@@ -122,8 +149,8 @@ class _Route(msgspec.Struct):
 
     type: str
     clinic_id: str
-    chat_id: str
-    assignee_id: str | None
+    chat_id: str = ""
+    assignee_id: str | None = None
     previous_assignee_id: str | None = None
 
 
@@ -145,11 +172,14 @@ class RealtimePublisher:
     EVENTS = (
         MessageCreated,
         MessageStatusChanged,
+        MessageMediaUpdated,
         ChatOpened,
         ChatModeChanged,
         ChatClosed,
         ChatRead,
         ChatAssigned,
+        ChannelDegraded,
+        ChannelRecovered,
     )
 
     def __init__(
@@ -176,18 +206,33 @@ class RealtimePublisher:
         except Exception:
             log.warning("realtime.publish_failed", event_name=event.name, exc_info=True)
 
-    async def frame(self, event: DomainEvent) -> Frame | None:
+    async def frame(self, event: DomainEvent) -> Frame | ChannelFrame | None:
         """The frame clients receive for ``event`` (None for events clients never see).
 
         Raises:
-            NotFound: the chat or message is gone.
+            NotFound: the chat, message or channel is gone.
         """
         if not isinstance(event, self.EVENTS):
             return None
+        if isinstance(event, ChannelDegraded | ChannelRecovered):
+            async with self._uow_factory(read_only=True) as uow:
+                channel = await uow.channels.get(event.channel_id)
+            change: Literal["degraded", "recovered"] = (
+                "degraded" if isinstance(event, ChannelDegraded) else "recovered"
+            )
+            connection = channel.connection
+            return ChannelFrame(
+                clinic_id=channel.clinic_id,
+                channel_id=channel.id,
+                occurred_at=event.occurred_at,
+                data=ChannelData(
+                    channel.id, change, ConnectionOut.of(connection) if connection else None
+                ),
+            )
         message = None
         async with self._uow_factory(read_only=True) as uow:
             chat = await uow.chats.get(event.clinic_id, event.chat_id)
-            if isinstance(event, MessageCreated | MessageStatusChanged):
+            if isinstance(event, MessageCreated | MessageStatusChanged | MessageMediaUpdated):
                 message = await uow.messages.get(event.clinic_id, event.message_id)
         chat_out = ChatOut.of(chat, self._clock.now())
         kind: EventType
@@ -195,7 +240,12 @@ class RealtimePublisher:
         previous: str | msgspec.UnsetType | None = msgspec.UNSET
         if message is not None:
             created = isinstance(event, MessageCreated)
-            kind = "message.created" if created else "message.status"
+            if created:
+                kind = "message.created"
+            elif isinstance(event, MessageMediaUpdated):
+                kind = "message.updated"  # its file was kept, or could not be
+            else:
+                kind = "message.status"
             data = MessageData(MessageOut.of(message), chat_out if created else msgspec.UNSET)
         elif isinstance(event, ChatAssigned):
             kind, data, previous = "chat.assigned", ChatData(chat_out), event.previous_assignee_id
@@ -234,6 +284,7 @@ class View:
         self.principal = principal
         self.inbox = False
         self.chats: set[str] = set()
+        self.sees_channels = allows(principal.role, Permission.CHANNELS_VIEW)
 
     def frame_for(self, payload: bytes) -> bytes | None:
         """The bytes to send for a published frame, or None when this connection gets nothing."""
@@ -241,6 +292,8 @@ class View:
         principal = self.principal
         if route.clinic_id != principal.clinic_id:
             return None  # never happens on the clinic's own channel; cheap to be sure
+        if route.type == CHANNEL_CONNECTION:
+            return payload if self.inbox and self.sees_channels else None
         if not (self.inbox or route.chat_id in self.chats):
             return None
         if may_see_chat_assigned_to(principal.role, principal.user_id, route.assignee_id):

@@ -8,7 +8,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from porfin_core.domain.audit import AuditRecord
-from porfin_core.domain.channel import PROVIDER_SETTINGS, Channel, SettingPlace
+from porfin_core.domain.channel import (
+    PROVIDER_SETTINGS,
+    Channel,
+    ChannelConnection,
+    SettingPlace,
+)
 from porfin_core.domain.chat import Chat
 from porfin_core.domain.clinic import Clinic, OpeningHours
 from porfin_core.domain.customer import Customer
@@ -358,6 +363,90 @@ class SecretOut(msgspec.Struct):
     last4: str | None = None
 
 
+class ConnectionOut(msgspec.Struct):
+    """How an Evolution number's link to WhatsApp stands: the provider's last report and
+    what Porfin's health checks found (docs/whatsapp-evolution.md, "Health and reconnects")."""
+
+    state: Annotated[
+        str,
+        msgspec.Meta(
+            description="The provider's word: `open`, `connecting`, `close` or `refused`.",
+            examples=["open"],
+        ),
+    ]
+    since: Annotated[datetime, msgspec.Meta(description="When the number entered `state`.")]
+    updated_at: Annotated[
+        datetime, msgspec.Meta(description="When the provider last reported on the connection.")
+    ]
+    reason: Annotated[
+        str | None,
+        msgspec.Meta(description="Why, when the provider said (`401`: the phone logged out)."),
+    ]
+    qr_pending: Annotated[
+        bool,
+        msgspec.Meta(
+            description="A QR code waits to be scanned (`porfin whatsapp connect`); the code "
+            "itself is never returned."
+        ),
+    ]
+    last_activity_at: Annotated[
+        datetime | None,
+        msgspec.Meta(
+            description="The last time the bridge sent anything for the number (any webhook), "
+            "as of the last health check (it lags by up to one check interval)."
+        ),
+    ]
+    checked_at: Annotated[
+        datetime | None, msgspec.Meta(description="When a health check last asked the provider.")
+    ]
+    check_error: Annotated[
+        str | None,
+        msgspec.Meta(description="Why the last health check got no answer (null: it got one)."),
+    ]
+    degraded: Annotated[
+        bool,
+        msgspec.Meta(
+            description="The connection looks open but nothing came through it for longer "
+            "than `evolution_degraded_after_minutes`: messages may be getting lost."
+        ),
+    ]
+    degraded_since: Annotated[
+        datetime | None, msgspec.Meta(description="When the health checks found it degraded.")
+    ]
+    reconnect_attempts: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0, description="Automatic reconnect attempts since the number was last healthy."
+        ),
+    ]
+    last_reconnect_at: Annotated[
+        datetime | None, msgspec.Meta(description="When the last automatic attempt was made.")
+    ]
+    next_reconnect_at: Annotated[
+        datetime | None,
+        msgspec.Meta(description="The earliest time of the next attempt (exponential backoff)."),
+    ]
+
+    @classmethod
+    def of(cls, connection: ChannelConnection) -> ConnectionOut:
+        """Present ``connection`` (without its QR or pairing code)."""
+        return cls(
+            state=connection.state,
+            since=connection.since,
+            updated_at=connection.updated_at,
+            reason=connection.reason,
+            qr_pending=connection.qr_code is not None,
+            last_activity_at=connection.last_activity_at,
+            checked_at=connection.checked_at,
+            check_error=connection.check_error,
+            degraded=connection.degraded,
+            degraded_since=connection.degraded_since,
+            reconnect_attempts=connection.reconnect_attempts,
+            last_reconnect_at=connection.last_reconnect_at,
+            next_reconnect_at=connection.next_reconnect_at,
+        )
+
+
 class ChannelOut(msgspec.Struct):
     """A WhatsApp number of the clinic (secrets are never shown)."""
 
@@ -377,6 +466,13 @@ class ChannelOut(msgspec.Struct):
     secrets: Annotated[
         dict[str, SecretOut],
         msgspec.Meta(description="Every credential of the provider: configured or not."),
+    ]
+    connection: Annotated[
+        ConnectionOut | None,
+        msgspec.Meta(
+            description="The link to WhatsApp (Evolution numbers): state, last activity, "
+            "degraded flag, reconnect attempts. Null until the provider reports on it."
+        ),
     ]
 
     @classmethod
@@ -398,6 +494,7 @@ class ChannelOut(msgspec.Struct):
             archived_at=channel.archived_at,
             settings={**channel.external_ids, **channel.settings},
             secrets=secrets,
+            connection=ConnectionOut.of(channel.connection) if channel.connection else None,
         )
 
 
@@ -714,6 +811,15 @@ class CustomerPatch(msgspec.Struct, forbid_unknown_fields=True):
     tags: list[str] | None = None
     stage: FunnelStageName | None = None
     consents: dict[ConsentPurposeName, bool] | None = None
+
+
+class CustomerMerge(msgspec.Struct, forbid_unknown_fields=True):
+    """The customer to merge into the one of the URL (the same person under another record).
+
+    ``duplicate_id``: that customer's id; it is merged and no longer listed or read.
+    """
+
+    duplicate_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class OpeningHoursOut(msgspec.Struct):

@@ -9,6 +9,7 @@ import pytest
 
 from porfin_core.domain.channel import (
     Channel,
+    HealthRule,
     Provider,
     SecretRef,
     provider_setting,
@@ -90,3 +91,27 @@ async def test_channels_of_another_clinic_are_apart(backend, clock):
         assert (await uow.channels.get("b")).clinic_id == "clinic2"  # webhooks know only the id
         with pytest.raises(NotFound):
             await uow.channels.get("c")
+
+
+async def test_a_connection_with_its_health_round_trips(backend, clock):
+    """What the health monitor records (activity, checks, degraded flag, reconnect backoff)
+    survives the round trip; recorded events are never stored with the channel."""
+    now = clock.now()
+    channel = cloud_channel(now, channel_id="evo1")
+    channel.provider = Provider.EVOLUTION
+    rule = HealthRule()
+    channel.record_health_check(at=now, rule=rule, state="open")
+    channel.record_health_check(at=now + timedelta(minutes=31), rule=rule, state="open")
+    channel.start_reconnect(now + timedelta(minutes=31), rule)
+    assert channel.connection.degraded and len(channel.pull_events()) == 1
+    channel.record_health_check(at=now + timedelta(minutes=32), rule=rule, state="open")
+    async with backend.uow_factory() as uow:
+        await uow.channels.save(channel)
+        await uow.commit()
+    async with backend.uow_factory(read_only=True) as uow:
+        stored = await uow.channels.get("evo1")
+    assert stored.connection == channel.connection
+    assert stored.connection.reconnect_attempts == 1
+    assert stored.connection.next_reconnect_at == now + timedelta(minutes=32)
+    assert stored.connection.checked_at == now + timedelta(minutes=32)
+    assert stored.pull_events() == []

@@ -9,18 +9,21 @@ import pytest
 
 from porfin_adapters.files.secrets import FileSecretStore
 from porfin_adapters.memory.secrets import MemorySecretStore
+from porfin_adapters.stores import CachedSecretStore
 from porfin_core.domain.channel import SecretRef
 from porfin_core.errors import Conflict, NotFound, ValidationError
 
 TOKEN = "EAAG" + "x" * 200 + "ÁÇ"
 
 
-@pytest.fixture(params=["memory", "files"])
+@pytest.fixture(params=["memory", "files", "cached files"])
 def store(request, tmp_path) -> Iterator:
     if request.param == "memory":
         yield MemorySecretStore()
-    else:
+    elif request.param == "files":
         yield FileSecretStore(tmp_path / "secrets")
+    else:
+        yield CachedSecretStore(FileSecretStore(tmp_path / "secrets"))
 
 
 async def test_a_secret_round_trips_through_its_reference(store):

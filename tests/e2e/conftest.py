@@ -35,8 +35,14 @@ HIGH_LIMITS = {"rate_limit_per_minute": 1_000_000, "auth_rate_limit_per_minute":
 
 @pytest.fixture
 def container(tmp_path, clock) -> Container:
+    # No background downloads of patients' files: their Cloud API channels point at Meta's
+    # real Graph API (tests/integration/test_inbound_media.py downloads from a fake one).
     settings = Settings(
-        storage=StorageKind.SQLITE, data_dir=tmp_path, admin_token=TOKEN, **HIGH_LIMITS
+        storage=StorageKind.SQLITE,
+        data_dir=tmp_path,
+        admin_token=TOKEN,
+        inbound_media_downloads=0,
+        **HIGH_LIMITS,
     )
     container = create_container(settings)
     container.clock.override(providers.Object(clock))

@@ -117,6 +117,8 @@ async def test_a_staff_reply_goes_to_the_graph_api_and_shows_metas_id(api, conta
             "to": PATIENT,
             "type": "text",
             "text": {"body": "Olá, Maria!", "preview_url": False},
+            # Porfin's id, echoed in the status webhooks (the outbox reconciles by it).
+            "biz_opaque_callback_data": message["id"],
         }
     ]
     request = graph.requests[-1]

@@ -272,3 +272,55 @@ def test_a_secretary_sees_and_edits_every_customer(elsewhere, client, patients):
     assert len(client.get("/api/v1/customers", headers=ana).json()["items"]) == len(PATIENTS)
     record = client.get("/api/v1/audit?action=customer.update", headers=AUTH).json()["items"][0]
     assert (record["actor_kind"], record["resource_id"]) == ("user", maria)
+
+
+def test_a_manager_merges_a_duplicate_with_its_chat(client, patients, channel_id, clock):
+    maria = patients["Maria Silva"]
+    clock.advance(minutes=1)
+    again = simulate(
+        client, channel_id, "Sou a Maria, número novo", sender="+5511912345678", message_id="n1"
+    ).json()
+    duplicate = again["customer_id"]
+    answer = client.post(
+        f"/api/v1/customers/{maria}/merge", json={"duplicate_id": duplicate}, headers=AUTH
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["id"], body["name"], body["phone"]) == (maria, "Maria Silva", "+5511987654321")
+    assert {"kind": "phone", "value": "+5511912345678"} in body["identities"]
+    gone = client.get(f"/api/v1/customers/{duplicate}", headers=AUTH)
+    assert gone.status_code == 404
+    assert (gone.json()["code"], gone.json()["merged_into"]) == ("not_found", maria)
+    assert "Maria Silva" in _names(client) and len(_names(client)) == len(PATIENTS)
+    chats = client.get("/api/v1/chats?q=silva", headers=AUTH).json()["items"]
+    assert [(c["customer_id"], c["unread_count"]) for c in chats] == [(maria, 2)]
+    messages = client.get(f"/api/v1/chats/{chats[0]['id']}/messages", headers=AUTH).json()
+    assert [m["body"] for m in messages["items"]] == ["Sou a Maria, número novo", "Olá"]
+    assert client.get(f"/api/v1/chats/{again['chat_id']}", headers=AUTH).status_code == 404
+    record = client.get("/api/v1/audit?action=customer.merge", headers=AUTH).json()["items"][0]
+    assert (record["resource_id"], record["details"]["duplicate_id"]) == (maria, duplicate)
+    later = simulate(client, channel_id, "Oi", sender="5511912345678", message_id="n2").json()
+    assert (later["customer_id"], later["chat_id"]) == (maria, chats[0]["id"])
+
+
+def test_refused_merges_are_problems(elsewhere, client, patients):
+    maria, joao = patients["Maria Silva"], patients["João da Conceição"]
+
+    def merge(customer_id, body, headers=AUTH):
+        return client.post(f"/api/v1/customers/{customer_id}/merge", json=body, headers=headers)
+
+    same = merge(maria, {"duplicate_id": maria})
+    assert same.status_code == 422
+    assert same.json()["errors"][0]["field"] == "duplicate_id"
+    assert merge(maria, {"duplicate_id": "nope"}).json()["code"] == "not_found"
+    assert merge(maria, {"duplicate_id": elsewhere}).status_code == 404
+    assert merge(maria, {"duplicate": joao}).status_code == 400
+    session = client.post(
+        "/api/v1/auth/login", json={"email": "ana@clinica.com.br", "password": PASSWORD}
+    ).json()
+    secretary = {"Authorization": f"Bearer {session['access_token']}"}
+    assert merge(maria, {"duplicate_id": joao}, secretary).status_code == 403
+    assert merge(maria, {"duplicate_id": joao}).status_code == 200
+    again = merge(maria, {"duplicate_id": joao})
+    assert (again.status_code, again.json()["code"]) == (409, "conflict")
+    assert len(_names(client)) == len(PATIENTS) - 1

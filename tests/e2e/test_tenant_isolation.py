@@ -22,6 +22,7 @@ BODIES = {
     ("PATCH", "/api/v1/chats/{chat_id}"): {"mode": "human"},
     ("POST", "/api/v1/chats/{chat_id}/messages"): {"text": "Olá"},
     ("PATCH", "/api/v1/customers/{customer_id}"): {"name": "Outro nome"},
+    ("POST", "/api/v1/customers/{customer_id}/merge"): {"duplicate_id": "nope"},
     ("PATCH", "/api/v1/channels/{channel_id}"): {"name": "Outro nome"},
     ("PATCH", "/api/v1/users/{user_id}"): {"name": "Outro nome"},
 }
@@ -77,8 +78,10 @@ async def _foreign_ids(api, other_clinic) -> dict[str, str]:
     )
     assert received.status_code == 200, received.text
     [chat] = (await api.get("/api/v1/chats", headers=beto)).json()["items"]
+    timeline = await api.get(f"/api/v1/chats/{chat['id']}/messages", headers=beto)
     ids = {
         "chat_id": chat["id"],
+        "message_id": timeline.json()["items"][0]["id"],
         "customer_id": chat["customer_id"],
         "channel_id": other_clinic["channel_id"],
         "user_id": other_clinic["user_id"],

@@ -1,14 +1,17 @@
 """A fake Evolution API v2 server (plain ASGI) for tests, served by uvicorn on 127.0.0.1.
 
 It speaks the documented routes (``/<controller>/<action>/<instance>``), checks the ``apikey``
-header, answers with the payloads in ../shared/fixtures/evolution, records every request and
-lets a test script errors (``fail_next``) and connection states (``open_after``: the instance
-turns ``open`` after that many connection-state polls following ``connect``).
+header, answers with the payloads in ../shared/fixtures/evolution, records every request,
+serves patients' files (``media``, for ``getBase64FromMediaMessage``) and lets a test script
+errors (``fail_next``) and connection states (``open_after``: the instance
+turns ``open`` after that many connection-state polls following ``connect``; ``after_restart``:
+the state a restart leaves the instance in).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 import socket
@@ -61,6 +64,10 @@ class FakeEvolution:
     instances: dict[str, str] = attrs.field(factory=lambda: {"clinica": "close"})
     requests: list[Recorded] = attrs.field(factory=list)
     open_after: int | None = None
+    after_restart: str = "open"
+    media: dict[str, tuple[bytes, str, str | None]] = attrs.field(factory=dict)
+    """Files ``/chat/getBase64FromMediaMessage`` serves: message key id -> (bytes, mimetype,
+    fileName). Another id answers 400, as Evolution does for a message it cannot find."""
     _scripted: list[tuple[str, int, Any, float]] = attrs.field(factory=list)
     _polls: int = 0
 
@@ -72,6 +79,11 @@ class FakeEvolution:
     def sent(self) -> list[Recorded]:
         """The ``/message/...`` requests, oldest first."""
         return [r for r in self.requests if r.path.startswith("/message/")]
+
+    def calls(self, action: str) -> list[str]:
+        """The instances of the ``/instance/<action>/...`` requests, oldest first."""
+        prefix = f"/instance/{action}/"
+        return [r.path[len(prefix) :] for r in self.requests if r.path.startswith(prefix)]
 
     # -- ASGI ----------------------------------------------------------------------------
 
@@ -144,11 +156,24 @@ class FakeEvolution:
             return 201, fixture(_SEND_RESPONSES[action]), 0
         if controller == "chat" and action == "markMessageAsRead":
             return 201, fixture("chat_mark_message_as_read_response"), 0
+        if controller == "chat" and action == "getBase64FromMediaMessage":
+            return self._media(r.body)
         if controller == "chat" and action == "whatsappNumbers":
             return 201, fixture("chat_whatsapp_numbers_response"), 0
         if controller == "webhook" and action == "set":
             return 201, fixture("webhook_set_response"), 0
         return 404, _error(404), 0
+
+    def _media(self, body: Any) -> tuple[int, Any, float]:
+        message = body.get("message") if isinstance(body, dict) else None
+        key = message.get("key") if isinstance(message, dict) else None
+        message_id = key.get("id") if isinstance(key, dict) else None
+        if not isinstance(message_id, str) or message_id not in self.media:
+            error = _error(400)
+            error["response"]["message"] = ["Error: Message not found"]
+            return 400, error, 0
+        data, mimetype, file_name = self.media[message_id]
+        return 201, _media_answer(message_id, data, mimetype, file_name), 0
 
     def _instance(self, action: str, instance: str) -> tuple[int, Any, float]:
         if action == "connect":
@@ -172,8 +197,27 @@ class FakeEvolution:
             self.instances[instance] = "close"
             return 200, fixture("instance_logout_response"), 0
         if action == "restart":
+            self.instances[instance] = self.after_restart
             return 201, {"instance": {"instanceName": instance, "state": "connecting"}}, 0
         return 404, _error(404), 0
+
+
+def _media_answer(
+    message_id: str, data: bytes, mimetype: str, file_name: str | None
+) -> dict[str, Any]:
+    """Evolution v2.3's answer (``getBase64FromMediaMessage`` in its Baileys service)."""
+    kind = mimetype.split("/", 1)[0]
+    media_type = f"{kind}Message" if kind in ("image", "video", "audio") else "documentMessage"
+    extension = mimetype.rsplit("/", 1)[-1]
+    return {
+        "mediaType": media_type,
+        "fileName": file_name or f"{message_id}.{extension}",
+        "caption": None,
+        "size": {"fileLength": str(len(data)), "height": None, "width": None},
+        "mimetype": mimetype,
+        "base64": base64.b64encode(data).decode(),
+        "buffer": None,
+    }
 
 
 def _error(status: int) -> dict[str, Any]:

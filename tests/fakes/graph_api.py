@@ -8,7 +8,9 @@ the payloads in ``../shared/fixtures/whatsapp_cloud``:
   with a fresh ``wamid`` (or ``mark_as_read_response``);
 - ``POST /{version}/{phone_number_id}/media``: multipart upload, answers ``{"id": ...}``;
 - ``GET /{version}/{media_id}``: ``media_retrieve_url_response`` with a download URL on this
-  server; ``GET /download/{media_id}``: the bytes (token required);
+  server; ``GET /download/{media_id}``: the bytes (token required); a media id made to
+  expire (:meth:`GraphApiFake.expire`) answers ``404`` with Graph's error for an object that
+  does not exist (code 100, subcode 33), as Meta does once a webhook's media id is gone;
 - scripted failures: :meth:`GraphApiFake.fail_next` makes the next calls answer a Graph error
   (130429, 131047, 190, 4, 500...) from the fixtures.
 
@@ -73,6 +75,19 @@ def _graph_error(code: int, message: str, details: str) -> dict[str, Any]:
     }
 
 
+def _no_such_object(object_id: str) -> dict[str, Any]:
+    return {
+        "error": {
+            "message": f"Unsupported get request. Object with ID '{object_id}' does not exist, "
+            "cannot be loaded due to missing permissions, or does not support this operation.",
+            "type": "GraphMethodException",
+            "code": 100,
+            "error_subcode": 33,
+            "fbtrace_id": "AbCdEfGh789",
+        }
+    }
+
+
 FAILURES: dict[str, tuple[int, Any]] = {
     "130429": (400, fixture("graph_error_130429_rate_limit_response.json")),
     "131047": (400, _window_closed()),
@@ -120,7 +135,10 @@ class GraphApiFake:
         self.token = token
         self.url = ""
         self.requests: list[Recorded] = []
+        self.accepted: list[tuple[str | None, str]] = []
+        """(``biz_opaque_callback_data``, the ``wamid`` answered) of every accepted send."""
         self.files: dict[str, StoredFile] = {}
+        self.expired: set[str] = set()
         self._failures: deque[tuple[int, Any]] = deque()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -133,7 +151,9 @@ class GraphApiFake:
         """Forget requests, files and scripted failures."""
         with self._lock:
             self.requests.clear()
+            self.accepted.clear()
             self.files.clear()
+            self.expired.clear()
             self._failures.clear()
 
     def fail_next(self, name: str, times: int = 1) -> None:
@@ -156,6 +176,15 @@ class GraphApiFake:
             self.files[media_id] = StoredFile(
                 data, mime_type, sha256 or digest, len(data) if file_size is None else file_size
             )
+
+    def expire(self, media_id: str) -> None:
+        """Make ``media_id`` unknown to the fake, as Meta's webhook media ids are after 7 days."""
+        with self._lock:
+            self.expired.add(media_id)
+
+    def downloads(self, media_id: str) -> int:
+        """How many times the bytes of ``media_id`` were downloaded."""
+        return sum(1 for r in self.requests if r.path == f"/download/{media_id}")
 
     def sent(self) -> list[dict[str, Any]]:
         """The bodies of the ``/messages`` calls that sent a message, in order."""
@@ -217,7 +246,10 @@ class GraphApiFake:
             answer = fixture("send_message_success_response.json")
             to = str(body.get("to") or body.get("recipient"))
             answer["contacts"][0] = {"input": to, "wa_id": to.lstrip("+")}
-            answer["messages"][0]["id"] = f"wamid.FAKE{fake._next_id():010d}"
+            wamid = f"wamid.FAKE{fake._next_id():010d}"
+            answer["messages"][0]["id"] = wamid
+            with fake._lock:
+                fake.accepted.append((body.get("biz_opaque_callback_data"), wamid))
             return Response(answer)
 
         @post("/{version:str}/{phone_number_id:str}/media", status_code=200)
@@ -258,6 +290,8 @@ class GraphApiFake:
             if refused is not None:
                 return refused
             fake._record(request)
+            if media_id in fake.expired:
+                return Response(_no_such_object(media_id), status_code=404)
             stored = fake.files.get(media_id)
             if stored is None:
                 return Response(

@@ -96,7 +96,12 @@ async def test_replaying_ten_thousand_webhooks_converges(tmp_path):
     rng = random.Random(20260401)
     SEEN.clear()
     container = create_container(
-        Settings(storage=StorageKind.SQLITE, data_dir=tmp_path, admin_token="replay-token")
+        Settings(
+            storage=StorageKind.SQLITE,
+            data_dir=tmp_path,
+            admin_token="replay-token",
+            inbound_media_downloads=0,  # the webhooks only: no channel reaches a Graph API
+        )
     )
     await composition.start(container)
     try:

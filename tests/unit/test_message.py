@@ -141,6 +141,7 @@ def test_created_records_the_event(clock):
             message_id="msg1",
             direction="outbound",
             author="staff",
+            kind="text",
         )
     ]
 

@@ -119,6 +119,7 @@ def use_gateway(container, gateway) -> None:
         providers.Object(ProviderGatewayDirectory({Provider.SIMULATOR: gateway}))
     )
     container.send_staff_message.reset()  # use cases are singletons: rebuild with the new one
+    container.outbound_sender.reset()
 
 
 class FailingGateway:
@@ -570,7 +571,7 @@ async def test_a_gateway_failure_is_recorded_as_failed_with_its_code(container, 
 async def test_a_gateway_failure_without_a_provider_code_uses_the_error_code(
     container, installation
 ):
-    use_gateway(container, FailingGateway(GatewayError("timeout", retryable=True)))
+    use_gateway(container, FailingGateway(GatewayError("refused", retryable=False)))
     received = await receive(container, text(installation.channel.id))
     message = await send(container, received)
     assert message.failure is not None

@@ -64,6 +64,21 @@ class QrCode:
 
 
 @attrs.frozen
+class MediaFile:
+    """What ``/chat/getBase64FromMediaMessage`` returned: a message's file, decrypted.
+
+    Attributes:
+        base64: The bytes, base64-encoded.
+        mimetype: The file's type as WhatsApp gave it.
+        file_name: The document's name, or ``<message id>.<extension>``.
+    """
+
+    base64: str
+    mimetype: str | None
+    file_name: str | None
+
+
+@attrs.frozen
 class WhatsAppNumber:
     """One answer of ``/chat/whatsappNumbers``: whether a number is on WhatsApp, and its JID."""
 
@@ -413,6 +428,36 @@ class EvolutionClient:
             for row in rows
             if isinstance(row, dict)
         ]
+
+    async def media_base64(
+        self, instance: str, message_id: str, *, convert_to_mp4: bool = False
+    ) -> MediaFile:
+        """``POST /chat/getBase64FromMediaMessage/{instance}``: the file of a message the
+        instance received or sent, looked up by its key id in the server's store, decrypted
+        by Baileys (which asks WhatsApp to upload it again when the link expired).
+
+        Raises:
+            GatewayError: the server could not find or download it (``400``, not retryable),
+                or failed; an answer without ``base64`` is not retryable.
+        """
+        body = {"message": {"key": {"id": message_id}}, "convertToMp4": convert_to_mp4}
+        answer = await self._call(
+            "POST", f"/chat/getBase64FromMediaMessage/{_seg(instance)}", json=body
+        )
+        data = answer if isinstance(answer, dict) else {}
+        encoded = _text(data.get("base64"))
+        if encoded is None:
+            raise GatewayError(
+                "Evolution answered getBase64FromMediaMessage without the file",
+                retryable=False,
+                provider=PROVIDER,
+                reason="Evolution answered without the file",
+            )
+        return MediaFile(
+            base64=encoded,
+            mimetype=_text(data.get("mimetype")),
+            file_name=_text(data.get("fileName")),
+        )
 
     # -- plumbing ----------------------------------------------------------------------
 

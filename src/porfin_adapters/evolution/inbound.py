@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from porfin_adapters.evolution.health import ChannelActivity
 from porfin_adapters.evolution.inbound_media import keep_inline_media
 from porfin_adapters.evolution.webhook import (
     ConnectionChange,
@@ -38,13 +39,18 @@ logger = logging.getLogger(__name__)
 
 @attrs.define(kw_only=True)
 class EvolutionInbound:
-    """Records the events of one Evolution webhook for a channel."""
+    """Records the events of one Evolution webhook for a channel.
+
+    Every webhook also notes the channel's last activity in ``activity`` (in this process,
+    no write: the health monitor persists it, see :mod:`porfin_adapters.evolution.health`).
+    """
 
     receive: ReceiveInboundMessage
     record_status: RecordDeliveryStatus
     record_connection: RecordChannelConnection
     media: MediaStore
     clock: Clock
+    activity: ChannelActivity = attrs.field(factory=ChannelActivity)
 
     async def __call__(self, channel: Channel, payload: Any) -> list[Outcome]:
         """Record ``payload`` for ``channel`` (authenticated and active).
@@ -54,6 +60,8 @@ class EvolutionInbound:
                 and Evolution retries).
         """
         now = self.clock.now()
+        # Any webhook, even one with nothing to record (presence...), shows the session alive.
+        self.activity.seen(channel.id, now)
         groups = channel.settings.get("groups") == "true"
         outcomes = []
         for event in parse_event(payload, now=now, groups=groups):

@@ -5,6 +5,10 @@ only when they decode as base64, match the ``fileSha256`` WhatsApp computed (whe
 fit WhatsApp's size limit; otherwise the message is recorded without a stored copy and
 ``extra["media_error"]`` says why (nothing is lost: the provider URL stays on the message).
 The file's id derives from its SHA-256, so a redelivered webhook finds the file already there.
+
+Without inline bytes (``webhook.base64`` off, or a message the webhook did not carry them for),
+:class:`EvolutionMediaSource` asks the server for the file after the commit
+(``POST /chat/getBase64FromMediaMessage/{instance}``, see ``StoreInboundMedia``).
 """
 
 from __future__ import annotations
@@ -17,18 +21,22 @@ from datetime import datetime
 
 import attrs
 
+from porfin_adapters.evolution.client import PROVIDER
+from porfin_adapters.evolution.gateway import EvolutionGateway
 from porfin_adapters.evolution.webhook import InboundMessage
+from porfin_core.domain.channel import Channel
 from porfin_core.domain.media import (
     MAX_BYTES,
     MEDIA_TYPES,
     MediaKind,
     StoredMedia,
     normalize_media_type,
+    received_media_id,
     safe_filename,
 )
-from porfin_core.domain.message import MessageKind
-from porfin_core.errors import Conflict
-from porfin_core.ports.media import MediaStore
+from porfin_core.domain.message import Message, MessageKind
+from porfin_core.errors import Conflict, GatewayError
+from porfin_core.ports.media import FetchedMedia, MediaStore
 
 _KINDS = {
     MessageKind.IMAGE: MediaKind.IMAGE,
@@ -74,7 +82,7 @@ async def keep_inline_media(
         kind = MEDIA_TYPES[mime_type]
     hexdigest = digest.hexdigest()
     stored = StoredMedia(
-        id=f"wa-{hexdigest[:40]}",
+        id=received_media_id(hexdigest),
         clinic_id=clinic_id,
         kind=kind,
         mime_type=mime_type,
@@ -96,3 +104,50 @@ async def keep_inline_media(
 
 def _failed(message: InboundMessage, reason: str) -> InboundMessage:
     return attrs.evolve(message, extra={**message.extra, "media_error": reason}, media_base64=None)
+
+
+class EvolutionMediaSource:
+    """The Evolution side of :class:`~porfin_core.ports.media.InboundMediaSource`: the file of
+    a message, from the channel's instance (``getBase64FromMediaMessage`` with the message's
+    key id; the server must keep messages, Evolution's default).
+
+    Args:
+        gateway: Builds a client of the channel's server with its API key.
+    """
+
+    def __init__(self, gateway: EvolutionGateway) -> None:
+        self._gateway = gateway
+
+    async def fetch(self, channel: Channel, message: Message) -> FetchedMedia:
+        """The bytes of ``message``'s media.
+
+        Raises:
+            GatewayError: the channel lacks its settings or key, the server could not find or
+                download the file (not retryable), or it failed (retryable); an answer that is
+                not base64 is not retryable.
+        """
+        if not message.provider_message_id:
+            raise GatewayError(
+                "the message has no Evolution message id", retryable=False, provider=PROVIDER
+            )
+        client = await self._gateway.client_for(channel)
+        try:
+            answer = await client.media_base64(
+                channel.external_ids["instance"], message.provider_message_id
+            )
+        finally:
+            await client.aclose()
+        encoded = answer.base64
+        if encoded.startswith("data:"):
+            encoded = encoded.partition(",")[2]
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            reason = "Evolution answered a file that is not valid base64"
+            raise GatewayError(reason, retryable=False, provider=PROVIDER, reason=reason) from None
+        ref = message.media
+        return FetchedMedia(
+            data=data,
+            mime_type=answer.mimetype or (ref.mime_type if ref is not None else None),
+            filename=(ref.filename if ref is not None else None) or answer.file_name,
+        )

@@ -16,6 +16,7 @@ docs/storage-firestore.md)::
         audit_chain/head                              {seq, hash} of the chain's last record
     {root}channel_index/{channel_id}                  -> clinic_id (webhooks know only the id)
     {root}outbox/{event_id}                           committed, undispatched events
+    {root}deliveries/{message_id}                     the sending outbox (+ _due_micros)
 
 Documents are the storage converter's output (:func:`to_document`) plus helper fields whose
 names start with ``_``; helpers are stripped before :func:`from_document`. Document ids are
@@ -47,6 +48,7 @@ import itertools
 import random
 import re
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -81,6 +83,7 @@ from porfin_core.domain.clinic import Clinic
 from porfin_core.domain.customer import Customer, identity_keys
 from porfin_core.domain.events import DomainEvent
 from porfin_core.domain.message import Message
+from porfin_core.domain.outbound import Delivery
 from porfin_core.errors import (
     Conflict,
     NotFound,
@@ -385,18 +388,28 @@ class FirestoreCustomerRepository(_Repo):
         owners = await self._s.get_many(refs.values())
         for key, ref in refs.items():
             owner = owners[ref.path]
+            written = self._s.writes.get(ref.path)
+            if written is not None:  # released earlier in this unit of work (a merge)
+                owner = written[1]
+            if customer.merged_into is not None:  # merged: its identities lead elsewhere now
+                if owner is not None and owner["customer_id"] == customer.id:
+                    self._s.delete(ref)
+                continue
             if owner is not None and owner["customer_id"] != customer.id:
                 raise Conflict("identity belongs to another customer", identity=key)
             self._s.put(ref, {"customer_id": customer.id, "key": key})
         # Imported here: the customers module builds on this module's helpers.
         from porfin_adapters.firestore.customers import customer_facets, customer_search_keys
 
-        doc = {
-            **to_document(customer),
-            "_sort_micros": utc_micros(customer.created_at),
-            "_facets": customer_facets(customer),
-            "_search": customer_search_keys(customer),
-        }
+        doc = to_document(customer)
+        if customer.merged_into is None:
+            # A merged customer lacks the fields every list orders or filters by: no list
+            # or search shows it.
+            doc |= {
+                "_sort_micros": utc_micros(customer.created_at),
+                "_facets": customer_facets(customer),
+                "_search": customer_search_keys(customer),
+            }
         self._s.put(self._ref(customer.clinic_id, customer.id), doc)
 
     async def list(self, query: CustomerQuery) -> Page[Customer]:
@@ -616,6 +629,14 @@ class FirestoreChatRepository(_Repo):
             self._key_ref(chat.clinic_id, chat.customer_id, chat.channel_id), {"chat_id": chat.id}
         )
 
+    async def save_transferred(self, chat: Chat, from_customer_id: str) -> None:
+        await self.save(chat)
+        self._s.delete(self._key_ref(chat.clinic_id, from_customer_id, chat.channel_id))
+
+    async def remove(self, chat: Chat) -> None:
+        self._s.delete(self._ref(chat.clinic_id, chat.id))
+        self._s.delete(self._key_ref(chat.clinic_id, chat.customer_id, chat.channel_id))
+
     async def list(self, query: ChatQuery) -> Page[Chat]:
         limit = check_limit(query.limit)
         after = _decode_sort_cursor(query.cursor)
@@ -778,6 +799,17 @@ class FirestoreMessageRepository(_Repo):
         next_cursor = _encode_sort_cursor(page[-1]) if len(entries) > limit else None
         return Page([_load(doc, Message) for _, doc in page], next_cursor)
 
+    async def move_to_chat(self, clinic_id: str, from_chat_id: str, to_chat_id: str) -> int:
+        """Rewrites every message of the chat in the transaction (read through it, so a
+        message arriving meanwhile conflicts); its helper fields stay."""
+        query = self._s.sub(clinic_id, "messages").where(
+            filter=FieldFilter("chat_id", "==", from_chat_id)
+        )
+        snapshots = await self._s.query(query)
+        for snapshot in snapshots:
+            self._s.put(snapshot.reference, {**(snapshot.to_dict() or {}), "chat_id": to_chat_id})
+        return len(snapshots)
+
 
 class FirestorePendingStatusRepository(_Repo):
     """Statuses waiting for their message, keyed by (channel, provider id) in ``_key``."""
@@ -803,6 +835,36 @@ class FirestorePendingStatusRepository(_Repo):
         for snapshot in snapshots:
             self._s.delete(snapshot.reference)
         return [_load(s.to_dict() or {}, PendingStatus) for s in snapshots]
+
+
+class FirestoreDeliveryRepository(_Repo):
+    """The sending outbox at ``{root}deliveries/{message_id}`` (+ ``_due_micros``): one
+    top-level collection, so a sender finds every clinic's due deliveries with one query."""
+
+    def _ref(self, message_id: str) -> AsyncDocumentReference:
+        return self._s.top("deliveries").document(_doc_id(message_id))
+
+    async def get(self, clinic_id: str, message_id: str) -> Delivery | None:
+        doc = await self._s.get(self._ref(message_id))
+        if doc is None or doc.get("clinic_id") != clinic_id:
+            return None
+        return _load(doc, Delivery)
+
+    async def due(self, now: datetime, limit: int) -> list[Delivery]:
+        query = (
+            self._s.top("deliveries")
+            .where(filter=FieldFilter("_due_micros", "<=", utc_micros(now)))
+            .order_by("_due_micros")
+            .limit(limit)
+        )
+        return [_load(s.to_dict() or {}, Delivery) for s in await self._s.query(query)]
+
+    async def save(self, delivery: Delivery) -> None:
+        doc = {**to_document(delivery), "_due_micros": utc_micros(delivery.due_at)}
+        self._s.put(self._ref(delivery.message_id), doc)
+
+    async def remove(self, delivery: Delivery) -> None:
+        self._s.delete(self._ref(delivery.message_id))
 
 
 class _Backoff:
@@ -862,6 +924,7 @@ class FirestoreUnitOfWork:
         self.chats = FirestoreChatRepository(self._session)
         self.messages = FirestoreMessageRepository(self._session)
         self.pending_statuses = FirestorePendingStatusRepository(self._session, ids)
+        self.deliveries = FirestoreDeliveryRepository(self._session)
         # Imported here: the audit module builds on this module's helpers.
         from porfin_adapters.firestore.audit import FirestoreAuditLog
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from porfin_core.domain.clinic import Clinic
 from porfin_core.domain.customer import Customer, identity_keys
 from porfin_core.domain.events import DomainEvent
 from porfin_core.domain.message import Message
+from porfin_core.domain.outbound import Delivery
 from porfin_core.errors import Conflict, NotFound
 from porfin_core.pagination import Page, decode_cursor, encode_cursor
 from porfin_core.ports.clock import IdGenerator
@@ -53,6 +55,7 @@ class MemoryStore:
                 "identities",
                 "provider_ids",
                 "pending_statuses",
+                "deliveries",
                 "audit",
                 "audit_heads",
                 "staff_users",
@@ -127,10 +130,19 @@ class MemoryCustomerRepository(_Repos):
 
     async def save(self, customer: Customer) -> None:
         for key in identity_keys(customer.identities):
-            owner = self._table("identities").get(f"{customer.clinic_id}|{key}")
+            index_key = f"{customer.clinic_id}|{key}"
+            # An identity released earlier in this unit of work (a merged customer) is free.
+            if ("identities", index_key) in self._writes:
+                owner = self._writes[("identities", index_key)]
+            else:
+                owner = self._table("identities").get(index_key)
+            if customer.merged_into is not None:
+                if owner is not None and owner["customer_id"] == customer.id:
+                    self._put("identities", index_key, None)
+                continue
             if owner is not None and owner["customer_id"] != customer.id:
                 raise Conflict("identity belongs to another customer", identity=key)
-            self._put("identities", f"{customer.clinic_id}|{key}", {"customer_id": customer.id})
+            self._put("identities", index_key, {"customer_id": customer.id})
         doc = to_document(customer)
         doc["_sort"] = (utc_micros(customer.created_at), customer.id)
         self._put("customers", customer.id, doc)
@@ -141,6 +153,7 @@ class MemoryCustomerRepository(_Repos):
             d
             for d in self._table("customers").values()
             if d["clinic_id"] == query.clinic_id
+            and d.get("merged_into") is None
             and (query.stage is None or d["stage"] == query.stage.value)
             and (query.tag is None or query.tag in d["tags"])
             and (search is None or search.matches(d["name"], d["phone"]))
@@ -195,6 +208,12 @@ class MemoryChatRepository(_Repos):
         doc["_sort"] = (utc_micros(chat.last_message_at), chat.id)
         self._put("chats", chat.id, doc)
 
+    async def save_transferred(self, chat: Chat, from_customer_id: str) -> None:
+        await self.save(chat)
+
+    async def remove(self, chat: Chat) -> None:
+        self._put("chats", chat.id, None)
+
     async def list(self, query: ChatQuery) -> Page[Chat]:
         docs = [
             d
@@ -244,6 +263,16 @@ class MemoryMessageRepository(_Repos):
         ]
         return _page(docs, limit, cursor, Message)
 
+    async def move_to_chat(self, clinic_id: str, from_chat_id: str, to_chat_id: str) -> int:
+        moved = [
+            {**d, "chat_id": to_chat_id}
+            for d in self._table("messages").values()
+            if d["clinic_id"] == clinic_id and d["chat_id"] == from_chat_id
+        ]
+        for doc in moved:
+            self._put("messages", doc["id"], doc)
+        return len(moved)
+
 
 class MemoryPendingStatusRepository(_Repos):
     def __init__(
@@ -265,6 +294,25 @@ class MemoryPendingStatusRepository(_Repos):
                 taken.append(from_document(doc, PendingStatus))
                 self._put("pending_statuses", key, None)
         return taken
+
+
+class MemoryDeliveryRepository(_Repos):
+    async def get(self, clinic_id: str, message_id: str) -> Delivery | None:
+        doc = self._table("deliveries").get(message_id)
+        if doc is None or doc["clinic_id"] != clinic_id:
+            return None
+        return from_document(doc, Delivery)
+
+    async def due(self, now: datetime, limit: int) -> list[Delivery]:
+        found = [from_document(doc, Delivery) for doc in self._table("deliveries").values()]
+        due = sorted((d for d in found if d.due_at <= now), key=lambda d: (d.due_at, d.message_id))
+        return due[:limit]
+
+    async def save(self, delivery: Delivery) -> None:
+        self._put("deliveries", delivery.message_id, to_document(delivery))
+
+    async def remove(self, delivery: Delivery) -> None:
+        self._put("deliveries", delivery.message_id, None)
 
 
 def _page(docs: list[Doc], limit: int, cursor: str | None, cls: type[T]) -> Page[T]:
@@ -304,6 +352,7 @@ class MemoryUnitOfWork:
         self.chats = MemoryChatRepository(store, self._writes)
         self.messages = MemoryMessageRepository(store, self._writes)
         self.pending_statuses = MemoryPendingStatusRepository(store, self._writes, ids)
+        self.deliveries = MemoryDeliveryRepository(store, self._writes)
         # Imported here: the accounts module builds on this module's helpers.
         from porfin_adapters.memory import accounts
 

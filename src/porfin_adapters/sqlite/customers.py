@@ -21,8 +21,11 @@ _IN_KEYS = "SELECT customer_id FROM customer_keys WHERE clinic_id = ?"
 
 def index_keys(customer: Customer) -> Write:
     """A write that brings the customer's ``customer_keys`` in step with ``customer``,
-    touching only the keys that changed (most saves change none)."""
-    wanted = set(customer_keys(customer.name, customer.phone, customer.tags))
+    touching only the keys that changed (most saves change none); a merged customer has
+    none (nothing finds it)."""
+    wanted: set[str] = set()
+    if customer.merged_into is None:
+        wanted = set(customer_keys(customer.name, customer.phone, customer.tags))
     clinic_id, customer_id = customer.clinic_id, customer.id
 
     def write(conn: sqlite3.Connection) -> None:
@@ -70,7 +73,7 @@ def matching_customers(clinic_id: str, search: CustomerSearch) -> tuple[str, lis
 def customer_filters(query: CustomerQuery) -> tuple[list[str], list[Any]] | None:
     """``WHERE`` conditions and parameters on ``customers`` for ``query``; None when the
     search term can match nothing."""
-    where = ["clinic_id = ?"]
+    where = ["clinic_id = ?", "merged_into IS NULL"]
     params: list[Any] = [query.clinic_id]
     if query.stage is not None:
         where.append("stage = ?")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from porfin_core.domain.clinic import Clinic
 from porfin_core.domain.customer import Customer, identity_keys
 from porfin_core.domain.events import EVENT_TYPES, DomainEvent
 from porfin_core.domain.message import Message
+from porfin_core.domain.outbound import Delivery
 from porfin_core.errors import Conflict, NotFound, TransactionConflict
 from porfin_core.pagination import Page, check_limit, decode_cursor, encode_cursor
 from porfin_core.ports.clock import IdGenerator
@@ -247,6 +249,12 @@ class SqliteCustomerRepository(_Repo):
         clinic_id, customer_id = customer.clinic_id, customer.id
 
         def index_identities(conn: sqlite3.Connection) -> None:
+            if customer.merged_into is not None:  # merged: its identities lead elsewhere now
+                conn.execute(
+                    "DELETE FROM customer_identities WHERE customer_id = ? AND clinic_id = ?",
+                    (customer_id, clinic_id),
+                )
+                return
             owner = conn.execute(
                 "SELECT key FROM customer_identities"
                 f" WHERE clinic_id = ? AND key IN ({_marks(keys)}) AND customer_id != ? LIMIT 1",
@@ -270,6 +278,7 @@ class SqliteCustomerRepository(_Repo):
                 "clinic_id": clinic_id,
                 "created_micros": utc_micros(customer.created_at),
                 "stage": customer.stage.value,
+                "merged_into": customer.merged_into,
                 "doc": _dump(customer),
             },
         )
@@ -341,6 +350,27 @@ class SqliteChatRepository(_Repo):
             },
             immutable=_CHAT_KEYS,
         )
+
+    async def save_transferred(self, chat: Chat, from_customer_id: str) -> None:
+        await self.save(chat)
+        # The one update that writes customer_id (kept out of ordinary saves: see _CHAT_KEYS).
+        self._tracker.execute(
+            "UPDATE chats SET customer_id = ? WHERE id = ? AND clinic_id = ?",
+            (chat.customer_id, chat.id, chat.clinic_id),
+        )
+
+    async def remove(self, chat: Chat) -> None:
+        version = self._tracker.versions.get(("chats", chat.id))
+        sql = "DELETE FROM chats WHERE id = ? AND clinic_id = ?"
+        params: tuple[Any, ...] = (chat.id, chat.clinic_id)
+        if version is not None:
+            sql, params = sql + " AND version = ?", (*params, version)
+
+        def delete(conn: sqlite3.Connection) -> None:
+            if conn.execute(sql, params).rowcount != 1:
+                raise TransactionConflict(f"chat {chat.id} changed concurrently")
+
+        self._tracker.writes.append(delete)
 
     async def list(self, query: ChatQuery) -> Page[Chat]:
         where = ["clinic_id = ?"]
@@ -448,6 +478,31 @@ class SqliteMessageRepository(_Repo):
             Message,
         )
 
+    async def move_to_chat(self, clinic_id: str, from_chat_id: str, to_chat_id: str) -> int:
+        where = "WHERE chat_id = ? AND clinic_id = ?"
+        params = (from_chat_id, clinic_id)
+        counted = self._conn.execute(f"SELECT COUNT(*) FROM messages {where}", params)
+        count = int(counted.fetchone()[0])
+
+        def move(conn: sqlite3.Connection) -> None:
+            # The full-text index keeps each message's chat: it follows (messages not indexed
+            # yet are indexed with their new chat).
+            conn.execute(
+                "UPDATE messages_fts SET chat_id = ?"
+                f" WHERE rowid IN (SELECT rowid FROM messages {where})",
+                (to_chat_id, *params),
+            )
+            moved = conn.execute(
+                "UPDATE messages SET chat_id = ?, doc = json_set(doc, '$.chat_id', ?),"
+                f" version = version + 1 {where}",
+                (to_chat_id, to_chat_id, *params),
+            ).rowcount
+            if moved != count:
+                raise TransactionConflict(f"messages of chat {from_chat_id} changed concurrently")
+
+        self._tracker.writes.append(move)
+        return count
+
 
 class SqlitePendingStatusRepository(_Repo):
     async def add(self, pending: PendingStatus) -> None:
@@ -479,6 +534,51 @@ class SqlitePendingStatusRepository(_Repo):
 
         self._tracker.writes.append(delete)
         return [_load(doc, PendingStatus) for _, doc in rows]
+
+
+class SqliteDeliveryRepository(_Repo):
+    """The sending outbox (table ``deliveries``), found in order of ``due_micros``."""
+
+    async def get(self, clinic_id: str, message_id: str) -> Delivery | None:
+        sql = "SELECT id, version, doc FROM deliveries WHERE id = ? AND clinic_id = ?"
+        return self._row("deliveries", sql, (message_id, clinic_id), Delivery)
+
+    async def due(self, now: datetime, limit: int) -> list[Delivery]:
+        rows = self._conn.execute(
+            "SELECT id, version, doc FROM deliveries WHERE due_micros <= ?"
+            " ORDER BY due_micros, id LIMIT ?",
+            (utc_micros(now), limit),
+        ).fetchall()
+        for row_id, version, _ in rows:
+            self._tracker.loaded("deliveries", row_id, version)
+        return [_load(doc, Delivery) for _, _, doc in rows]
+
+    async def save(self, delivery: Delivery) -> None:
+        self._tracker.upsert(
+            "deliveries",
+            delivery.message_id,
+            {
+                "id": delivery.message_id,
+                "clinic_id": delivery.clinic_id,
+                "due_micros": utc_micros(delivery.due_at),
+                "doc": _dump(delivery),
+            },
+            immutable=frozenset({"clinic_id"}),
+        )
+
+    async def remove(self, delivery: Delivery) -> None:
+        version = self._tracker.versions.get(("deliveries", delivery.message_id))
+        if version is None:
+            self._tracker.execute("DELETE FROM deliveries WHERE id = ?", (delivery.message_id,))
+            return
+        params = (delivery.message_id, version)
+
+        def delete(conn: sqlite3.Connection) -> None:
+            sql = "DELETE FROM deliveries WHERE id = ? AND version = ?"
+            if conn.execute(sql, params).rowcount != 1:
+                raise TransactionConflict(f"delivery {delivery.message_id} changed concurrently")
+
+        self._tracker.writes.append(delete)
 
 
 def _page(
@@ -535,6 +635,7 @@ class SqliteUnitOfWork:
         self.chats = SqliteChatRepository(conn, tracker)
         self.messages = SqliteMessageRepository(conn, tracker)
         self.pending_statuses = SqlitePendingStatusRepository(conn, tracker)
+        self.deliveries = SqliteDeliveryRepository(conn, tracker)
         self.audit = SqliteAuditLog(conn, tracker)
         # Imported here: the accounts module builds on this module's helpers.
         from porfin_adapters.sqlite import accounts

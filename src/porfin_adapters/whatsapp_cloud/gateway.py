@@ -80,6 +80,9 @@ class CloudApiGateway:
             body = message_body(recipient, message)
         except ValidationError as exc:
             raise _invalid_message(exc) from exc
+        # Echoed in the message's status webhooks: a send whose answer was lost is recognised
+        # by its first status (see porfin_core.domain.outbound).
+        body["biz_opaque_callback_data"] = message.id
         await self._pacer.wait_turn(phone_number_id, recipient, self._messages_per_second(channel))
         answer = await self._graph.call(
             channel, "POST", f"{phone_number_id}/messages", operation="send", json=body

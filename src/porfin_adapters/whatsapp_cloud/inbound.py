@@ -79,6 +79,7 @@ class CloudApiInbound:
                     error_code=event.error_code,
                     error_detail=event.error_detail,
                     provider=Provider.CLOUD_API,
+                    message_id=event.callback_data,
                 )
             )
             return Outcome.of_status(result, event.status)

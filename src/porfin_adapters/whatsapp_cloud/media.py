@@ -11,10 +11,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -26,10 +25,12 @@ from porfin_core.domain.media import (
     StoredMedia,
     normalize_media_type,
     safe_filename,
+    sha256_matches,
 )
+from porfin_core.domain.message import Message
 from porfin_core.errors import GatewayError, NotFound, PayloadTooLarge, ValidationError
 from porfin_core.ports.clock import Clock, IdGenerator
-from porfin_core.ports.media import MediaStore
+from porfin_core.ports.media import FetchedMedia, MediaStore
 
 STICKER_MAX_BYTES = 500_000
 """Animated stickers (``image/webp``); static ones are 100 KB, the stricter limit is not
@@ -58,15 +59,11 @@ def kind_and_limit(mime_type: str) -> tuple[MediaKind, int]:
     return kind, _LIMITS[kind]
 
 
-def sha256_matches(expected: str, digest: bytes) -> bool:
-    """Whether Meta's ``sha256`` (hex, or base64 as in webhooks) names ``digest``."""
-    text = expected.strip()
-    if len(text) == 64:
-        return text.lower() == digest.hex()
+def _declared_size(meta: dict[str, Any]) -> int | None:
     try:
-        return base64.b64decode(text, validate=True) == digest
-    except (binascii.Error, ValueError):
-        return False
+        return int(meta["file_size"]) if meta.get("file_size") is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _too_large(mime: str, limit: int, size: int | None) -> PayloadTooLarge:
@@ -155,34 +152,10 @@ class CloudApiMedia:
             GatewayError: Meta refused or could not be reached; the bytes do not match Meta's
                 ``sha256`` (``sha256_mismatch``, retryable: the copy was damaged).
         """
-        phone_number_id = self._graph.phone_number_id(channel)
-        meta = await self._graph.call(
-            channel,
-            "GET",
-            provider_media_id,
-            operation="media_retrieve",
-            params={"phone_number_id": phone_number_id},
-        )
-        url = meta.get("url")
-        if not isinstance(url, str) or not url:
-            reason = "WhatsApp named no download URL for the media"
-            raise GatewayError(
-                reason,
-                retryable=True,
-                provider=PROVIDER,
-                provider_code="bad_response",
-                reason=reason,
-            )
+        meta, data = await self._retrieve(channel, provider_media_id)
         mime = normalize_media_type(str(meta.get("mime_type") or "application/octet-stream"))
-        kind, limit = kind_and_limit(mime)
-        declared: int | None
-        try:
-            declared = int(meta["file_size"]) if meta.get("file_size") is not None else None
-        except (TypeError, ValueError):
-            declared = None
-        if declared is not None and declared > limit:
-            raise _too_large(mime, limit, declared)
-        data = await self._download(channel, url, limit, mime)
+        kind, _ = kind_and_limit(mime)
+        declared = _declared_size(meta)
         digest = hashlib.sha256(data)
         expected = meta.get("sha256")
         if isinstance(expected, str) and expected and not sha256_matches(expected, digest.digest()):
@@ -220,6 +193,64 @@ class CloudApiMedia:
         await self._media.put(stored, data)
         return stored
 
+    async def download(self, channel: Channel, provider_media_id: str) -> FetchedMedia:
+        """A patient's file (a webhook's media id), not stored: its bytes, type and the
+        ``sha256`` Meta announced (left to the caller to check).
+
+        Raises:
+            PayloadTooLarge: larger than WhatsApp's limit for its type.
+            GatewayError: Meta refused or could not be reached.
+        """
+        meta, data = await self._retrieve(channel, provider_media_id)
+        mime = normalize_media_type(str(meta.get("mime_type") or "application/octet-stream"))
+        sha256 = meta.get("sha256")
+        return FetchedMedia(
+            data=data,
+            mime_type=mime,
+            sha256=sha256 if isinstance(sha256, str) and sha256 else None,
+        )
+
+    async def download_url(self, channel: Channel, url: str, mime_type: str | None) -> bytes:
+        """The bytes behind a media ``url`` a webhook carried (with the channel's token).
+
+        Raises:
+            PayloadTooLarge: larger than WhatsApp's limit for ``mime_type``.
+            GatewayError: Meta refused or could not be reached.
+        """
+        mime = normalize_media_type(mime_type or "application/octet-stream")
+        _, limit = kind_and_limit(mime)
+        return await self._download(channel, url, limit, mime)
+
+    async def _retrieve(
+        self, channel: Channel, provider_media_id: str
+    ) -> tuple[dict[str, Any], bytes]:
+        """Meta's description of a media id (URL, type, hash, size) and the bytes, checked
+        against WhatsApp's size limit for the type before and while downloading."""
+        phone_number_id = self._graph.phone_number_id(channel)
+        meta = await self._graph.call(
+            channel,
+            "GET",
+            provider_media_id,
+            operation="media_retrieve",
+            params={"phone_number_id": phone_number_id},
+        )
+        url = meta.get("url")
+        if not isinstance(url, str) or not url:
+            reason = "WhatsApp named no download URL for the media"
+            raise GatewayError(
+                reason,
+                retryable=True,
+                provider=PROVIDER,
+                provider_code="bad_response",
+                reason=reason,
+            )
+        mime = normalize_media_type(str(meta.get("mime_type") or "application/octet-stream"))
+        _, limit = kind_and_limit(mime)
+        declared = _declared_size(meta)
+        if declared is not None and declared > limit:
+            raise _too_large(mime, limit, declared)
+        return meta, await self._download(channel, url, limit, mime)
+
     async def _download(self, channel: Channel, url: str, limit: int, mime: str) -> bytes:
         token = await self._graph.token(channel)
         chunks: list[bytes] = []
@@ -249,3 +280,68 @@ class CloudApiMedia:
         except httpx.HTTPError as exc:
             raise transport_error(exc, operation="media_download") from exc
         return b"".join(chunks)
+
+
+# Graph's answer for an object that does not exist (any more): code 100, subcode 33.
+_NO_SUCH_OBJECT = ("100", 33)
+
+
+class CloudApiMediaSource:
+    """The Cloud API side of :class:`~porfin_core.ports.media.InboundMediaSource`: the file
+    of a received message, by its media id (else the ``url`` the webhook carried).
+
+    Args:
+        media: Downloads through the Graph API with the channel's token.
+    """
+
+    def __init__(self, media: CloudApiMedia) -> None:
+        self._media = media
+
+    async def fetch(self, channel: Channel, message: Message) -> FetchedMedia:
+        """The bytes of ``message``'s media.
+
+        Raises:
+            GatewayError: ``media_expired`` (not retryable) when Meta no longer has the file;
+                otherwise as :meth:`CloudApiMedia.download` (a download URL that expired is
+                retryable: a new attempt asks for a new one).
+            PayloadTooLarge: larger than WhatsApp's limit for its type.
+        """
+        ref = message.media
+        try:
+            if ref is not None and ref.provider_media_id:
+                fetched = await self._media.download(channel, ref.provider_media_id)
+            elif ref is not None and ref.url:
+                data = await self._media.download_url(channel, ref.url, ref.mime_type)
+                fetched = FetchedMedia(data=data, mime_type=ref.mime_type)
+            else:
+                reason = "the message names no WhatsApp media id"
+                raise GatewayError(
+                    reason,
+                    retryable=False,
+                    provider=PROVIDER,
+                    provider_code="no_media_id",
+                    reason=reason,
+                )
+        except GatewayError as exc:
+            fields = exc.fields
+            code = (fields.get("provider_code"), fields.get("error_subcode"))
+            expired = fields.get("operation") == "media_retrieve" and (
+                fields.get("http_status") == 404 or code == _NO_SUCH_OBJECT
+            )
+            if exc.retryable or not expired:
+                raise
+            reason = "WhatsApp no longer has this file (media ids in webhooks expire after 7 days)"
+            raise GatewayError(
+                reason,
+                retryable=False,
+                provider=PROVIDER,
+                provider_code="media_expired",
+                reason=reason,
+                http_status=fields.get("http_status"),
+            ) from exc
+        return FetchedMedia(
+            data=fetched.data,
+            mime_type=fetched.mime_type,
+            sha256=fetched.sha256,
+            filename=ref.filename if ref is not None else None,
+        )

@@ -102,6 +102,8 @@ class StatusUpdate:
     at: datetime | None
     error_code: str | None = None
     error_detail: str | None = None
+    callback_data: str | None = None
+    """``biz_opaque_callback_data``: Porfin's message id, sent with the message."""
 
 
 @attrs.frozen
@@ -337,6 +339,7 @@ def _status(status: Any) -> Event:
         at=_timestamp(status.get("timestamp")),
         error_code=code,
         error_detail=detail,
+        callback_data=_text(status.get("biz_opaque_callback_data")),
     )
 
 
@@ -449,6 +452,11 @@ def _required_str(content: Any, key: str) -> str:
     if not isinstance(value, str):
         raise TypeError(key)
     return value
+
+
+def _text(value: Any) -> str | None:
+    """``value`` when it is a non-empty string (anything else is ignored, never an error)."""
+    return value if isinstance(value, str) and value else None
 
 
 def _optional_str(content: dict[str, Any], key: str) -> str | None:

@@ -71,6 +71,7 @@ class AuditAction(enum.StrEnum):
     MESSAGE_SEND = "message.send"
     CUSTOMER_READ = "customer.read"
     CUSTOMER_UPDATE = "customer.update"
+    CUSTOMER_MERGE = "customer.merge"
     CLINIC_UPDATE = "clinic.update"
     AUTH_LOGIN = "auth.login"
     AUTH_LOGIN_FAILED = "auth.login_failed"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
+from porfin_core.domain.events import ChannelDegraded, ChannelRecovered, EventRecorder
 from porfin_core.errors import InvalidStateTransition, ValidationError
 
 MAX_NAME_LENGTH = 100
@@ -109,6 +110,7 @@ _DIGITS = r"[0-9]{1,32}"
 # stored as a plain setting), no query or fragment.
 _BASE_URL = r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?"
 _INSTANCE = r"[A-Za-z0-9_.-]{1,100}"
+_MESSAGES_PER_SECOND = r"[1-9][0-9]{0,2}|1000"
 _API_VERSION = r"v[0-9]{1,3}\.[0-9]{1,3}"
 
 PROVIDER_SETTINGS: Mapping[Provider, tuple[ProviderSetting, ...]] = {
@@ -133,6 +135,14 @@ PROVIDER_SETTINGS: Mapping[Provider, tuple[ProviderSetting, ...]] = {
             required=False,
             pattern=_API_VERSION,
             description="Graph API version, e.g. v23.0 (default: Porfin's).",
+        ),
+        ProviderSetting(
+            name="messages_per_second",
+            place=SettingPlace.SETTING,
+            required=False,
+            pattern=_MESSAGES_PER_SECOND,
+            description="The number's sending rate, 1-1000 messages per second (default: "
+            "the installation's, 80; Meta raises a number to 1,000 on request).",
         ),
         ProviderSetting(
             name="access_token",
@@ -234,7 +244,8 @@ def channel_name(name: str) -> str:
 
 @attrs.frozen(kw_only=True)
 class ChannelConnection:
-    """How a channel's link to WhatsApp stands, as its provider last reported it.
+    """How a channel's link to WhatsApp stands, as its provider last reported it, and what
+    Porfin's health checks found (Evolution channels; see :class:`HealthRule`).
 
     Attributes:
         state: The provider's word: ``open``, ``connecting``, ``close`` or ``refused``
@@ -245,6 +256,19 @@ class ChannelConnection:
         qr_code: The latest QR code's content while the number waits to be paired, for
             ``porfin whatsapp connect``; None once the number is connected.
         pairing_code: The latest pairing code, if the provider made one.
+        last_open_at: The last time the connection was seen ``open`` (None: never, as far as
+            Porfin knows). Only numbers once connected are reconnected automatically.
+        last_activity_at: The last time the bridge sent anything for the channel (any webhook:
+            message, receipt, echo, presence, connection update). Recorded by the health
+            checks, so it lags by up to one check interval.
+        checked_at: When a health check last asked the provider for the state.
+        check_error: Why the last health check got no answer (None: it got one).
+        degraded: The connection looks ``open`` but nothing came through it for too long
+            (:meth:`HealthRule.is_degraded`), as of the last health check.
+        degraded_since: When the health checks found it degraded.
+        reconnect_attempts: Automatic reconnect attempts since the channel was last healthy.
+        last_reconnect_at: When the last automatic attempt was made.
+        next_reconnect_at: The earliest time for the next attempt (exponential backoff).
     """
 
     state: str
@@ -253,11 +277,115 @@ class ChannelConnection:
     reason: str | None = None
     qr_code: str | None = None
     pairing_code: str | None = None
+    last_open_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    checked_at: datetime | None = None
+    check_error: str | None = None
+    degraded: bool = False
+    degraded_since: datetime | None = None
+    reconnect_attempts: int = 0
+    last_reconnect_at: datetime | None = None
+    next_reconnect_at: datetime | None = None
+
+
+LOGGED_OUT_REASONS = frozenset({"401", "402", "403", "406"})
+"""Close reasons after which the bridge cannot reconnect by itself (Baileys' ``loggedOut``
+401, ``forbidden`` 403, and 402/406, Evolution's ``codesToNotReconnect``): the phone must pair
+the number again, so Porfin does not try either."""
+
+
+class ReconnectReason(enum.StrEnum):
+    """Why a channel needs reconnecting."""
+
+    CLOSED = "closed"
+    """The connection is ``close`` (and not logged out)."""
+    DEGRADED = "degraded"
+    """Open, but nothing came through it for too long."""
+    STUCK = "stuck"
+    """``connecting`` for longer than the silence threshold, with no QR code to scan."""
+
+
+@attrs.frozen(kw_only=True)
+class HealthRule:
+    """When a channel's connection counts as degraded, and how reconnect attempts are spaced.
+
+    **The degraded rule.** A channel is degraded when both hold:
+
+    1. its connection is ``open`` as the provider last reported it (Evolution answers
+       ``connectionState`` with ``open``: the bridge believes it is connected to WhatsApp and
+       the phone's session is valid);
+    2. nothing came from the bridge for the channel (no webhook of any kind) for longer than
+       :attr:`silence`, counted from the later of the last activity and the moment the
+       connection became ``open``.
+
+    A Baileys session can stay "open" while WhatsApp delivers it nothing (a half-dead
+    websocket); only the silence shows it. A quiet clinic at night looks the same, so the
+    threshold is long, and what follows (a restart of the session) is harmless.
+
+    **Reconnecting.** A channel needs reconnecting when it is degraded, ``close`` (unless the
+    reason says the phone logged out, :data:`LOGGED_OUT_REASONS`), or stuck ``connecting``
+    without a QR code for longer than :attr:`silence`; and only if it was seen ``open`` once
+    (a number never paired needs a person with the phone, not a restart). Attempts are spaced
+    by :meth:`retry_delay`: 1 minute, 2, 4... up to :attr:`max_retry`; the count starts again
+    once the channel is healthy.
+
+    Attributes:
+        silence: How long an open connection may bring nothing before it counts as degraded.
+        first_retry: The wait after the first reconnect attempt; it doubles with each one.
+        max_retry: The longest wait between two attempts.
+    """
+
+    silence: timedelta = timedelta(minutes=30)
+    first_retry: timedelta = timedelta(minutes=1)
+    max_retry: timedelta = timedelta(minutes=30)
+
+    def quiet_since(self, connection: ChannelConnection) -> datetime:
+        """Since when nothing came through the connection: the last activity, or the moment
+        it entered its state when that is later."""
+        activity = connection.last_activity_at
+        return connection.since if activity is None or activity < connection.since else activity
+
+    def is_degraded(self, connection: ChannelConnection, now: datetime) -> bool:
+        """Whether ``connection`` is degraded at ``now`` (the rule above)."""
+        return connection.state == "open" and now - self.quiet_since(connection) > self.silence
+
+    def retry_delay(self, attempts: int) -> timedelta:
+        """The wait after the ``attempts``-th attempt (1: :attr:`first_retry`, then doubling,
+        at most :attr:`max_retry`)."""
+        if attempts <= 1:
+            return min(self.first_retry, self.max_retry)
+        # Past 2**20 the cap wins anyway; the exponent stays small.
+        return min(self.first_retry * (1 << min(attempts - 1, 20)), self.max_retry)
+
+    def reconnect_reason(
+        self, connection: ChannelConnection, now: datetime
+    ) -> ReconnectReason | None:
+        """Why the channel needs reconnecting now, or None when it does not (healthy, waiting
+        for a person to pair it, or never connected)."""
+        if connection.last_open_at is None:
+            return None
+        if connection.state == "open":
+            return ReconnectReason.DEGRADED if self.is_degraded(connection, now) else None
+        if connection.state == "close":
+            return None if connection.reason in LOGGED_OUT_REASONS else ReconnectReason.CLOSED
+        stuck = now - connection.since > self.silence
+        if connection.state == "connecting" and connection.qr_code is None and stuck:
+            return ReconnectReason.STUCK
+        return None
+
+    def reconnect_due(self, connection: ChannelConnection, now: datetime) -> bool:
+        """Whether an attempt should be made now: one is needed, and the backoff has passed."""
+        if self.reconnect_reason(connection, now) is None:
+            return False
+        return connection.next_reconnect_at is None or now >= connection.next_reconnect_at
 
 
 @attrs.define(kw_only=True)
-class Channel:
+class Channel(EventRecorder):
     """A WhatsApp number of the clinic.
+
+    Health checks record :class:`~porfin_core.domain.events.ChannelDegraded` and
+    :class:`~porfin_core.domain.events.ChannelRecovered` when the degraded flag changes.
 
     Attributes:
         id: Stable identifier, part of the channel's webhook URL.
@@ -371,7 +499,8 @@ class Channel:
         """Record the provider's report that the connection is ``state``; returns False for a
         report older than the one already recorded (webhooks arrive in any order).
 
-        A connected channel needs no QR code any more, so ``open`` forgets it.
+        A connected channel needs no QR code any more, so ``open`` forgets it. What the health
+        checks recorded (activity, degraded flag, reconnect attempts) is kept.
 
         Raises:
             InvalidStateTransition: the channel was removed.
@@ -380,15 +509,25 @@ class Channel:
         current = self.connection
         if current is not None and at < current.updated_at:
             return False
-        since = current.since if current is not None and current.state == state else at
-        keep_qr = state != "open" and current is not None
-        self.connection = ChannelConnection(
+        if current is None:
+            self.connection = ChannelConnection(
+                state=state,
+                since=at,
+                updated_at=at,
+                reason=reason,
+                last_open_at=at if state == "open" else None,
+            )
+            return True
+        keep_qr = state != "open"
+        self.connection = attrs.evolve(
+            current,
             state=state,
-            since=since,
+            since=current.since if current.state == state else at,
             updated_at=at,
             reason=reason,
-            qr_code=current.qr_code if keep_qr and current is not None else None,
-            pairing_code=current.pairing_code if keep_qr and current is not None else None,
+            qr_code=current.qr_code if keep_qr else None,
+            pairing_code=current.pairing_code if keep_qr else None,
+            last_open_at=at if state == "open" else current.last_open_at,
         )
         return True
 
@@ -405,16 +544,110 @@ class Channel:
         if current is not None and at < current.updated_at:
             return False
         state = "connecting"
-        since = current.since if current is not None and current.state == state else at
-        self.connection = ChannelConnection(
+        if current is None:
+            self.connection = ChannelConnection(
+                state=state, since=at, updated_at=at, qr_code=code, pairing_code=pairing_code
+            )
+            return True
+        self.connection = attrs.evolve(
+            current,
             state=state,
-            since=since,
+            since=current.since if current.state == state else at,
             updated_at=at,
             reason=None,
             qr_code=code,
             pairing_code=pairing_code,
         )
         return True
+
+    def record_health_check(
+        self,
+        *,
+        at: datetime,
+        rule: HealthRule,
+        state: str | None = None,
+        error: str | None = None,
+        activity_at: datetime | None = None,
+    ) -> None:
+        """Record what a health check found and apply ``rule``.
+
+        Args:
+            at: When the check was made.
+            rule: The degraded rule and the reconnect backoff.
+            state: The provider's live answer (None: it did not answer). The live answer wins
+                over the last webhook's state, whatever their timestamps say (the bridge's
+                clock and Porfin's may differ).
+            error: Why the provider did not answer.
+            activity_at: The last time the bridge sent anything, as this process saw it
+                (the latest of this and the recorded activity is kept).
+
+        Only a live answer decides the degraded flag; a change records
+        :class:`~porfin_core.domain.events.ChannelDegraded` or
+        :class:`~porfin_core.domain.events.ChannelRecovered`. An open, healthy channel's
+        reconnect attempts start again from zero. Without a live state and without any
+        earlier report there is nothing to record.
+
+        Raises:
+            InvalidStateTransition: the channel was removed.
+        """
+        self.check_changeable()
+        current = self.connection
+        if state is not None:
+            current = _observed(current, state, at)
+        if current is None:
+            return
+        latest = current.last_activity_at
+        if activity_at is not None and (latest is None or activity_at > latest):
+            latest = activity_at
+        current = attrs.evolve(current, last_activity_at=latest, checked_at=at, check_error=error)
+        if state is not None:
+            degraded = rule.is_degraded(current, at)
+            if degraded and not current.degraded:
+                quiet = rule.quiet_since(current)
+                current = attrs.evolve(current, degraded=True, degraded_since=at)
+                self.record(
+                    ChannelDegraded(
+                        clinic_id=self.clinic_id,
+                        occurred_at=at,
+                        channel_id=self.id,
+                        quiet_since=quiet,
+                    )
+                )
+            elif current.degraded and not degraded:
+                self.record(
+                    ChannelRecovered(
+                        clinic_id=self.clinic_id,
+                        occurred_at=at,
+                        channel_id=self.id,
+                        state=current.state,
+                        degraded_since=current.degraded_since,
+                    )
+                )
+                current = attrs.evolve(current, degraded=False, degraded_since=None)
+            if current.state == "open" and not degraded:
+                current = attrs.evolve(current, reconnect_attempts=0, next_reconnect_at=None)
+        self.connection = current
+
+    def start_reconnect(self, at: datetime, rule: HealthRule) -> int | None:
+        """Take the reconnect attempt due at ``at``, if there is one: count it and set when the
+        next may be made. Returns the attempt's number (1, 2...), or None when no attempt is
+        needed or the backoff has not passed (e.g. another process just made it).
+
+        Raises:
+            InvalidStateTransition: the channel was removed.
+        """
+        self.check_changeable()
+        current = self.connection
+        if current is None or not rule.reconnect_due(current, at):
+            return None
+        attempts = current.reconnect_attempts + 1
+        self.connection = attrs.evolve(
+            current,
+            reconnect_attempts=attempts,
+            last_reconnect_at=at,
+            next_reconnect_at=at + rule.retry_delay(attempts),
+        )
+        return attempts
 
     def archive(self, at: datetime) -> list[SecretRef]:
         """Remove the channel: inactive for good, no secrets; returns the references dropped
@@ -429,3 +662,24 @@ class Channel:
         dropped = list(self.secrets.values())
         self.secrets = {}
         return dropped
+
+
+def _observed(current: ChannelConnection | None, state: str, at: datetime) -> ChannelConnection:
+    """``current`` after a live answer that the connection is ``state`` at ``at``."""
+    opened = at if state == "open" else None
+    if current is None:
+        return ChannelConnection(state=state, since=at, updated_at=at, last_open_at=opened)
+    if current.state == state:
+        return attrs.evolve(current, last_open_at=opened or current.last_open_at)
+    keep_qr = state != "open"
+    return attrs.evolve(
+        current,
+        state=state,
+        since=at,
+        # Later webhooks are compared with this: never move it back.
+        updated_at=max(current.updated_at, at),
+        reason=None,
+        qr_code=current.qr_code if keep_qr else None,
+        pairing_code=current.pairing_code if keep_qr else None,
+        last_open_at=opened or current.last_open_at,
+    )

@@ -248,3 +248,47 @@ class Chat(EventRecorder):
         if now >= self.last_message_at:
             self.last_message_at = now
             self.last_message_preview = preview(message)
+
+    # -- merging duplicate customers ----------------------------------------------------
+
+    def transfer_to(self, customer_id: str, name: str, phone: str | None) -> None:
+        """Give the chat to another customer (the one its customer was merged into), with
+        the name and phone the inbox shows."""
+        self.customer_id = customer_id
+        self.customer_name = name
+        self.customer_phone = phone
+
+    def absorb(self, other: Chat, now: datetime, by: str | None = None) -> None:
+        """Take in the bookkeeping of ``other``, the same person's chat on the same channel
+        whose messages were moved into this one (customers were merged).
+
+        Unread messages add up; the 24 h window, the last message and its preview are the
+        later ones; ``created_at`` the earlier. The chat reopens when ``other`` was open. This
+        chat keeps its mode and assignee, except that a person (or a pause) in charge of
+        ``other`` wins over the AI, and ``other``'s assignee takes an unassigned chat.
+
+        Raises:
+            ValidationError: ``other`` belongs to another clinic or channel, or is this chat.
+        """
+        if other.id == self.id or (other.clinic_id, other.channel_id) != (
+            self.clinic_id,
+            self.channel_id,
+        ):
+            raise ValidationError("only another chat of the same channel can be joined")
+        self.unread_count += other.unread_count
+        if other.last_inbound_at is not None and (
+            self.last_inbound_at is None or other.last_inbound_at > self.last_inbound_at
+        ):
+            self.last_inbound_at = other.last_inbound_at
+        if other.last_message_at > self.last_message_at:
+            self.last_message_at = other.last_message_at
+            self.last_message_preview = other.last_message_preview
+        self.created_at = min(self.created_at, other.created_at)
+        if other.status is ChatStatus.OPEN and self.status is ChatStatus.CLOSED:
+            self.reopen(now)
+        if self.effective_mode(now) is ChatMode.AI and other.effective_mode(now) is not ChatMode.AI:
+            self._set_mode(
+                other.mode, now, until=other.paused_until, reason=other.handoff_reason, by=by
+            )
+        if self.assignee_id is None and other.assignee_id is not None:
+            self.assign(other.assignee_id, now)

@@ -9,9 +9,14 @@ from datetime import datetime
 
 import attrs
 
-from porfin_core.domain.events import CustomerCreated, CustomerUpdated, EventRecorder
+from porfin_core.domain.events import (
+    CustomerCreated,
+    CustomersMerged,
+    CustomerUpdated,
+    EventRecorder,
+)
 from porfin_core.domain.phone import normalize_phone, whatsapp_variants
-from porfin_core.errors import ValidationError
+from porfin_core.errors import Conflict, ValidationError
 
 MAX_NAME_LENGTH = 200
 """Characters a customer's name may have."""
@@ -86,6 +91,25 @@ class FunnelStage(enum.StrEnum):
     PAID = "paid"
     RETURNING = "returning"
     LOST = "lost"
+
+
+# How far along the funnel each stage is, for merges: a lost lead is the least advanced (the
+# person came back under another record, which tells where they are now).
+_FUNNEL_RANK = {
+    FunnelStage.LOST: -1,
+    FunnelStage.NEW_LEAD: 0,
+    FunnelStage.CONTACTED: 1,
+    FunnelStage.QUALIFIED: 2,
+    FunnelStage.SCHEDULED: 3,
+    FunnelStage.ATTENDED: 4,
+    FunnelStage.PAID: 5,
+    FunnelStage.RETURNING: 6,
+}
+
+
+def further_along(first: FunnelStage, second: FunnelStage) -> FunnelStage:
+    """The stage further along the funnel (``first`` on a tie); ``lost`` ranks last."""
+    return second if _FUNNEL_RANK[second] > _FUNNEL_RANK[first] else first
 
 
 class IdentityKind(enum.StrEnum):
@@ -201,6 +225,9 @@ class Customer(EventRecorder):
         tags: Free labels set by staff or the AI.
         consents: Latest decision per purpose.
         created_at: When the customer was first seen.
+        merged_into: The customer this one was merged into (see :meth:`absorb`), None while
+            it stands on its own. A merged customer is kept as a record of what was merged:
+            no identity finds it and no list shows it.
     """
 
     id: str
@@ -212,6 +239,7 @@ class Customer(EventRecorder):
     tags: list[str] = attrs.field(factory=list)
     consents: dict[ConsentPurpose, Consent] = attrs.field(factory=dict)
     created_at: datetime
+    merged_into: str | None = None
 
     @classmethod
     def first_contact(
@@ -327,3 +355,103 @@ class Customer(EventRecorder):
                     changed_by=by,
                 )
             )
+
+    # -- merging duplicates -----------------------------------------------------------
+
+    def absorb(self, duplicate: Customer) -> tuple[str, ...]:
+        """Merge ``duplicate`` (the same person under another record) into this customer.
+
+        This customer keeps its id and gains the duplicate's identities; the tags of both
+        (this customer's first); the duplicate's name when this customer's is only a number
+        or an id (what a first contact without a profile name gets), and its phone when this
+        customer has none; for each consent purpose, the duplicate's decision when this
+        customer has none or an older, different one (an equal decision keeps its original
+        time and source); the stage further along the funnel (:func:`further_along`); the
+        earlier ``created_at``. The duplicate keeps its own fields and is marked merged into
+        this customer.
+
+        Returns what changed here (``identities``, ``name``, ``phone``, ``tags``, ``stage``,
+        ``consents.<purpose>``, ``created_at``), in that order.
+
+        Raises:
+            ValidationError: the same customer twice (field ``duplicate_id``), or more than
+                :data:`MAX_TAGS` tags together (field ``tags``).
+            Conflict: either customer was already merged into another.
+        """
+        if duplicate.id == self.id:
+            raise ValidationError("a customer cannot be merged into itself", field="duplicate_id")
+        for customer in (self, duplicate):
+            if customer.merged_into is not None:
+                raise Conflict(
+                    "customer was already merged into another",
+                    id=customer.id,
+                    merged_into=customer.merged_into,
+                )
+        tags = list(dict.fromkeys([*self.tags, *duplicate.tags]))
+        if len(tags) > MAX_TAGS:
+            raise ValidationError(
+                f"together the customers have more than {MAX_TAGS} tags", field="tags"
+            )
+        changed: list[str] = []
+        had_phone = self.phone
+        placeholder = self._has_placeholder_name()
+        gained = [identity for identity in duplicate.identities if self.add_identity(identity)]
+        if gained:
+            changed.append("identities")
+        if placeholder and not duplicate._has_placeholder_name():
+            self.name = duplicate.name
+            changed.append("name")
+        if self.phone is None and duplicate.phone is not None:
+            self.phone = duplicate.phone
+        if self.phone != had_phone:
+            changed.append("phone")
+        if tags != self.tags:
+            self.tags = tags
+            changed.append("tags")
+        stage = further_along(self.stage, duplicate.stage)
+        if stage is not self.stage:
+            self.stage = stage
+            changed.append("stage")
+        for purpose in ConsentPurpose:
+            theirs = duplicate.consents.get(purpose)
+            ours = self.consents.get(purpose)
+            if theirs is not None and (
+                ours is None or (theirs.granted is not ours.granted and theirs.at > ours.at)
+            ):
+                self.consents[purpose] = theirs
+                changed.append(f"consents.{purpose.value}")
+        if duplicate.created_at < self.created_at:
+            self.created_at = duplicate.created_at
+            changed.append("created_at")
+        duplicate.merged_into = self.id
+        return tuple(changed)
+
+    def merged(
+        self,
+        duplicate_id: str,
+        *,
+        changed: Iterable[str],
+        chat_ids: Iterable[str],
+        removed_chat_ids: Iterable[str],
+        at: datetime,
+        by: str | None,
+    ) -> None:
+        """Record that ``duplicate_id`` was merged into this customer (see :meth:`absorb`),
+        with what changed here and where the duplicate's chats went."""
+        self.record(
+            CustomersMerged(
+                clinic_id=self.clinic_id,
+                occurred_at=at,
+                customer_id=self.id,
+                duplicate_id=duplicate_id,
+                changed=tuple(changed),
+                chat_ids=tuple(chat_ids),
+                removed_chat_ids=tuple(removed_chat_ids),
+                merged_by=by,
+            )
+        )
+
+    def _has_placeholder_name(self) -> bool:
+        """True when the name is only the phone or an identity's value (no profile name was
+        ever known)."""
+        return self.name == self.phone or any(i.value == self.name for i in self.identities)

@@ -51,14 +51,52 @@ class CustomerUpdated(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class CustomersMerged(DomainEvent):
+    """Two customers turned out to be one person: the duplicate was merged into the survivor.
+
+    ``customer_id`` is the survivor (it keeps its id); ``duplicate_id`` the customer merged
+    into it, which is no longer listed or found. ``changed`` names what the survivor gained
+    (``identities``, ``name``, ``phone``, ``tags``, ``stage``, ``consents.<purpose>``,
+    ``created_at``). ``chat_ids`` are the survivor's chats that received the duplicate's
+    conversations (moved as they were, or joined into the survivor's chat on the same
+    channel); ``removed_chat_ids`` the duplicate's chats that were joined and no longer exist.
+    """
+
+    name: ClassVar[str] = "customer.merged"
+    customer_id: str
+    duplicate_id: str
+    changed: tuple[str, ...] = ()
+    chat_ids: tuple[str, ...] = ()
+    removed_chat_ids: tuple[str, ...] = ()
+    merged_by: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class MessageCreated(DomainEvent):
-    """A message entered a chat's timeline (inbound, staff, AI or typed on the clinic phone)."""
+    """A message entered a chat's timeline (inbound, staff, AI or typed on the clinic phone).
+
+    ``kind`` is the message's kind (``text``, ``image``...), so handlers can skip what they
+    do not care about without a read; events stored before the field existed read as None.
+    """
 
     name: ClassVar[str] = "message.created"
     chat_id: str
     message_id: str
     direction: str
     author: str
+    kind: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class MessageMediaUpdated(DomainEvent):
+    """Porfin kept a copy of a received message's file (``media_id``, its id in the media
+    store), or gave up on it (``error``, also in the message's ``extra["media_error"]``)."""
+
+    name: ClassVar[str] = "message.media_updated"
+    chat_id: str
+    message_id: str
+    media_id: str | None = None
+    error: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -125,18 +163,47 @@ class ChatRead(DomainEvent):
     read_by: str | None = None
 
 
+@attrs.frozen(kw_only=True)
+class ChannelDegraded(DomainEvent):
+    """A channel's connection looks open but nothing has come through it for too long (see
+    ``HealthRule`` in :mod:`porfin_core.domain.channel`): messages may be getting lost.
+
+    ``quiet_since`` is when the bridge last sent anything (or when the connection opened, if
+    later).
+    """
+
+    name: ClassVar[str] = "channel.degraded"
+    channel_id: str
+    quiet_since: datetime
+
+
+@attrs.frozen(kw_only=True)
+class ChannelRecovered(DomainEvent):
+    """A degraded channel is degraded no more: the bridge is sending again, or the connection
+    changed (``state``: ``open`` when it works again, else ``close``, ``connecting``...)."""
+
+    name: ClassVar[str] = "channel.recovered"
+    channel_id: str
+    state: str
+    degraded_since: datetime | None = None
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.name: cls
     for cls in (
         CustomerCreated,
         CustomerUpdated,
+        CustomersMerged,
         MessageCreated,
+        MessageMediaUpdated,
         MessageStatusChanged,
         ChatOpened,
         ChatModeChanged,
         ChatAssigned,
         ChatClosed,
         ChatRead,
+        ChannelDegraded,
+        ChannelRecovered,
     )
 }
 """Every event class by its stable name."""

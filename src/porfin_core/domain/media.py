@@ -8,6 +8,8 @@ renamed executable is not stored as a "PDF" and served back to staff.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 from collections.abc import Mapping
 from datetime import datetime
@@ -187,6 +189,27 @@ def check_size(kind: MediaKind, size: int, installation_limit: int) -> None:
             field="file",
             max_bytes=limit,
         )
+
+
+def received_media_id(sha256_hex: str) -> str:
+    """The media store id of a file a patient sent, derived from its hex SHA-256.
+
+    The same bytes always get the same id, so a redelivered webhook or a retried download
+    finds the file already kept instead of storing it twice.
+    """
+    return f"wa-{sha256_hex[:40]}"
+
+
+def sha256_matches(expected: str, digest: bytes) -> bool:
+    """Whether a provider's ``sha256`` (hex, or base64 as in WhatsApp webhooks) names the
+    SHA-256 ``digest``."""
+    text = expected.strip()
+    if len(text) == 64:
+        return text.lower() == digest.hex()
+    try:
+        return base64.b64decode(text, validate=True) == digest
+    except (binascii.Error, ValueError):
+        return False
 
 
 def safe_filename(name: str | None) -> str | None:

@@ -8,7 +8,12 @@ from typing import Any
 
 import attrs
 
-from porfin_core.domain.events import EventRecorder, MessageCreated, MessageStatusChanged
+from porfin_core.domain.events import (
+    EventRecorder,
+    MessageCreated,
+    MessageMediaUpdated,
+    MessageStatusChanged,
+)
 
 
 class Direction(enum.StrEnum):
@@ -164,8 +169,58 @@ class Message(EventRecorder):
                 message_id=self.id,
                 direction=self.direction.value,
                 author=self.author.value,
+                kind=self.kind.value,
             )
         )
+
+    def keep_media(
+        self, media_id: str, *, mime_type: str, size: int, sha256: str, at: datetime
+    ) -> bool:
+        """Porfin now keeps a copy of the message's file as ``media_id`` in its media store.
+
+        The reference gains the copy's id, type, size and hex SHA-256; an earlier
+        ``extra["media_error"]`` goes away. Returns False (and records nothing) when a copy
+        was already kept or the message has no media.
+        """
+        if self.media is None or self.media.stored_path is not None:
+            return False
+        self.media = attrs.evolve(
+            self.media, stored_path=media_id, mime_type=mime_type, size=size, sha256=sha256
+        )
+        self.extra = {k: v for k, v in self.extra.items() if k != "media_error"}
+        self.record(
+            MessageMediaUpdated(
+                clinic_id=self.clinic_id,
+                occurred_at=at,
+                chat_id=self.chat_id,
+                message_id=self.id,
+                media_id=media_id,
+            )
+        )
+        return True
+
+    def media_unavailable(self, reason: str, at: datetime) -> bool:
+        """The provider's file cannot be had (expired, damaged, too large...): ``reason`` is
+        kept in ``extra["media_error"]``.
+
+        Returns False (and records nothing) when a copy is kept already, the message has no
+        media, or the same reason is recorded.
+        """
+        if self.media is None or self.media.stored_path is not None:
+            return False
+        if self.extra.get("media_error") == reason:
+            return False
+        self.extra = {**self.extra, "media_error": reason}
+        self.record(
+            MessageMediaUpdated(
+                clinic_id=self.clinic_id,
+                occurred_at=at,
+                chat_id=self.chat_id,
+                message_id=self.id,
+                error=reason,
+            )
+        )
+        return True
 
     def apply_status(self, change: StatusChange) -> bool:
         """Move the delivery status forward; returns False when ``change`` is stale.

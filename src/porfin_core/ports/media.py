@@ -1,11 +1,16 @@
-"""The media store: where attachments' bytes live, next to (not inside) the records."""
+"""The media store, where attachments' bytes live next to (not inside) the records, and the
+providers' side of the files patients send."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Protocol
 
+import attrs
+
+from porfin_core.domain.channel import Channel
 from porfin_core.domain.media import StoredMedia
+from porfin_core.domain.message import Message
 
 DEFAULT_CHUNK_SIZE = 65_536
 """Bytes per chunk when a file is streamed."""
@@ -65,5 +70,44 @@ class MediaStore(Protocol):
 
         Raises:
             StorageUnavailable: the file could not be removed.
+        """
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class FetchedMedia:
+    """A file a provider handed over for a received message.
+
+    Attributes:
+        data: The bytes.
+        mime_type: The type the provider gave (any spelling), if it gave one.
+        sha256: The hash the provider announced with the download (hex or base64), if any;
+            it is checked against the bytes.
+        filename: The name the provider gave (documents), if any.
+    """
+
+    data: bytes
+    mime_type: str | None = None
+    sha256: str | None = None
+    filename: str | None = None
+
+
+class InboundMediaSource(Protocol):
+    """Fetches the file of a message a provider delivered (Cloud API media id, Evolution's
+    copy of a WhatsApp message), with the channel's credentials.
+
+    Implemented per provider (``CloudApiMediaSource``, ``EvolutionMediaSource``) and routed by
+    the channel's provider.
+    """
+
+    async def fetch(self, channel: Channel, message: Message) -> FetchedMedia:
+        """The bytes of ``message``'s media.
+
+        Raises:
+            GatewayError: the provider refused or failed. ``retryable`` says whether the same
+                call may work later (5xx, timeouts, a download URL that expired) or never will
+                (the provider no longer has the file, a channel without credentials, a
+                provider Porfin cannot download from).
+            PayloadTooLarge: the file is larger than WhatsApp allows for its type.
         """
         ...

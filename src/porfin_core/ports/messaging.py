@@ -8,6 +8,8 @@ import attrs
 
 from porfin_core.domain.channel import Channel
 from porfin_core.domain.message import Message
+from porfin_core.domain.outbound import SendOutcome
+from porfin_core.errors import GatewayError
 
 
 @attrs.frozen
@@ -47,3 +49,18 @@ class GatewayDirectory(Protocol):
             GatewayError: no gateway is configured for the channel's provider (not retryable).
         """
         ...
+
+
+async def send_through(
+    gateways: GatewayDirectory, channel: Channel, recipient: str, message: Message
+) -> SendOutcome:
+    """Hand ``message`` to ``channel``'s gateway; the provider's id, or why it failed."""
+    try:
+        receipt = await gateways.for_channel(channel).send(channel, recipient, message)
+    except GatewayError as error:
+        return SendOutcome(clinic_id=message.clinic_id, message_id=message.id, error=error)
+    return SendOutcome(
+        clinic_id=message.clinic_id,
+        message_id=message.id,
+        provider_message_id=receipt.provider_message_id,
+    )

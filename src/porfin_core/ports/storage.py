@@ -20,6 +20,7 @@ from porfin_core.domain.clinic import Clinic
 from porfin_core.domain.customer import Customer, FunnelStage
 from porfin_core.domain.events import DomainEvent
 from porfin_core.domain.message import Message, StatusChange
+from porfin_core.domain.outbound import Delivery
 from porfin_core.domain.staff import AccountToken, RefreshToken, StaffUser
 from porfin_core.pagination import DEFAULT_PAGE_SIZE, Page
 from porfin_core.ports.audit import AuditLog
@@ -146,7 +147,11 @@ class CustomerRepository(Protocol):
     """Leads and patients, found by id or by any identity they used."""
 
     async def get(self, clinic_id: str, customer_id: str) -> Customer:
-        """Return the customer. Raises: NotFound (also for another clinic's customer)."""
+        """Return the customer, merged ones included (``merged_into`` set).
+
+        Raises:
+            NotFound: no such customer (also for another clinic's customer).
+        """
         ...
 
     async def find_by_identity(self, clinic_id: str, keys: list[str]) -> Customer | None:
@@ -159,13 +164,18 @@ class CustomerRepository(Protocol):
     async def save(self, customer: Customer) -> None:
         """Insert or replace the customer and index their identities.
 
+        Saving a merged customer (``merged_into`` set) releases every identity it held and
+        takes it out of the list and the search: saved first in a unit of work, it lets the
+        customer it was merged into, saved after it, take the identities over.
+
         Raises:
             Conflict: an identity already belongs to another customer of the clinic.
         """
         ...
 
     async def list(self, query: CustomerQuery) -> Page[Customer]:
-        """Customers matching ``query``, newest first (by ``created_at``, then id).
+        """Customers matching ``query``, newest first (by ``created_at``, then id); merged
+        customers are never listed.
 
         Raises:
             ValidationError: bad cursor or page size.
@@ -185,7 +195,27 @@ class ChatRepository(Protocol):
         ...
 
     async def save(self, chat: Chat) -> None:
-        """Insert or replace the chat."""
+        """Insert or replace the chat (its customer and channel are fixed when it is
+        inserted: see :meth:`save_transferred`)."""
+        ...
+
+    async def save_transferred(self, chat: Chat, from_customer_id: str) -> None:
+        """Save a chat given to another customer (``Chat.transfer_to``, customers merged):
+        from then on :meth:`find` finds it under ``chat.customer_id``, no longer under
+        ``from_customer_id``.
+
+        Raises:
+            TransactionConflict: the chat changed since it was read (SQLite, Firestore).
+        """
+        ...
+
+    async def remove(self, chat: Chat) -> None:
+        """Delete the chat; its messages must have moved to another chat first
+        (:meth:`MessageRepository.move_to_chat`).
+
+        Raises:
+            TransactionConflict: the chat changed since it was read (SQLite, Firestore).
+        """
         ...
 
     async def list(self, query: ChatQuery) -> Page[Chat]:
@@ -228,6 +258,16 @@ class MessageRepository(Protocol):
         """
         ...
 
+    async def move_to_chat(self, clinic_id: str, from_chat_id: str, to_chat_id: str) -> int:
+        """Move every committed message of one chat into another of the same channel (their
+        ``chat_id`` changes; ids, provider ids and times stay); returns how many moved. A
+        search of the messages' text then finds ``to_chat_id``.
+
+        Raises:
+            TransactionConflict: messages of ``from_chat_id`` changed concurrently.
+        """
+        ...
+
 
 class PendingStatusRepository(Protocol):
     """Statuses waiting for their message (reconciliation)."""
@@ -240,6 +280,26 @@ class PendingStatusRepository(Protocol):
         self, clinic_id: str, channel_id: str, provider_message_id: str
     ) -> list[PendingStatus]:
         """Remove and return the statuses waiting for a provider id, oldest first."""
+        ...
+
+
+class DeliveryRepository(Protocol):
+    """The sending outbox: outbound messages not yet accepted by their provider."""
+
+    async def get(self, clinic_id: str, message_id: str) -> Delivery | None:
+        """The delivery of the message, or None when it has none (sent, failed, inbound)."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[Delivery]:
+        """Deliveries of any clinic whose ``due_at`` is ``now`` or earlier, earliest first."""
+        ...
+
+    async def save(self, delivery: Delivery) -> None:
+        """Insert or replace the delivery (keyed by its message)."""
+        ...
+
+    async def remove(self, delivery: Delivery) -> None:
+        """Delete the delivery: its message was accepted or failed for good."""
         ...
 
 
@@ -317,6 +377,7 @@ class UnitOfWork(Protocol):
     chats: ChatRepository
     messages: MessageRepository
     pending_statuses: PendingStatusRepository
+    deliveries: DeliveryRepository
     audit: AuditLog
     staff: StaffUserRepository
     refresh_tokens: RefreshTokenRepository

@@ -9,6 +9,7 @@ from porfin_core.domain.customer import Customer
 from porfin_core.ports.clock import Clock
 from porfin_core.ports.storage import UnitOfWorkFactory
 from porfin_core.use_cases._audit import actor_of, record_read
+from porfin_core.use_cases._customers import current_customer
 
 
 @attrs.define(kw_only=True)
@@ -27,11 +28,12 @@ class GetCustomer:
         itself).
 
         Raises:
-            NotFound: no such customer in the clinic.
+            NotFound: no such customer in the clinic, or it was merged into another (the
+                error's ``merged_into`` names it).
             StorageUnavailable: the read could not be recorded; the customer is not returned.
         """
         async with self.uow_factory(read_only=True) as uow:
-            customer = await uow.customers.get(clinic_id, customer_id)
+            customer = await current_customer(uow, clinic_id, customer_id)
         entry = AuditEntry.of(
             actor_of(actor),
             clinic_id=clinic_id,

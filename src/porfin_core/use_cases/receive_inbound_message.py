@@ -82,6 +82,11 @@ class ReceiveInboundMessage:
     chat is created or reopened, the 24-hour window opens, and a message typed on the
     clinic's own phone hands the chat to a person (delivery statuses that reached Porfin before
     such a message are applied to it).
+
+    A bridge (Evolution) also reports Porfin's own sends as messages "from the clinic's
+    phone", sometimes before the send's answer: such an echo of a message still waiting for
+    its provider id (same kind and text, sent from this chat and not yet answered) gives that
+    message its provider id instead of becoming a second message.
     """
 
     uow_factory: UnitOfWorkFactory
@@ -135,6 +140,16 @@ class ReceiveInboundMessage:
                 for identity in command.sender:
                     customer_changed |= customer.add_identity(identity)
             chat = await uow.chats.find(clinic_id, customer.id, channel.id)
+            if chat is not None and command.from_clinic_phone:
+                own = await _own_send_echoed(uow, clinic_id, chat.id, command, self.clock.now())
+                if own is not None:
+                    return Received(
+                        clinic_id=clinic_id,
+                        customer_id=chat.customer_id,
+                        chat_id=chat.id,
+                        message_id=own.id,
+                        duplicate=True,
+                    )
             if chat is None:
                 chat = Chat.start(
                     id=self.ids.new_id(),
@@ -202,3 +217,41 @@ class ReceiveInboundMessage:
         )
         message.created()
         return message
+
+
+ECHO_LOOKBACK = 20
+"""How many of a chat's latest messages are searched for the send a bridge echoes."""
+
+
+async def _own_send_echoed(
+    uow: UnitOfWork, clinic_id: str, chat_id: str, command: ReceiveMessage, now: datetime
+) -> Message | None:
+    """The message of Porfin's that ``command`` echoes, given its provider id; or None.
+
+    Commits when it finds one: the message is ``sent``, its delivery leaves the outbox.
+    """
+    page = await uow.messages.list_for_chat(clinic_id, chat_id, limit=ECHO_LOOKBACK)
+    for message in reversed(page.items):  # oldest first: sends go out in order
+        if (
+            message.direction is not Direction.OUTBOUND
+            or message.author is Author.CLINIC_PHONE
+            or message.provider_message_id is not None
+            or message.status is not DeliveryStatus.PENDING
+            or message.kind is not command.kind
+            or (message.body or "") != (command.body or "")
+        ):
+            continue
+        delivery = await uow.deliveries.get(clinic_id, message.id)
+        if delivery is None:
+            continue
+        message.accepted(command.provider_message_id, command.sent_at or now)
+        for pending in await uow.pending_statuses.take(
+            clinic_id, message.channel_id, command.provider_message_id
+        ):
+            message.apply_status(pending.change)
+        await uow.messages.save(message)
+        await uow.deliveries.remove(delivery)
+        uow.record(message.pull_events())
+        await uow.commit()
+        return message
+    return None

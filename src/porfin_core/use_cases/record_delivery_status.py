@@ -7,7 +7,7 @@ from datetime import datetime
 import attrs
 
 from porfin_core.domain.channel import Provider
-from porfin_core.domain.message import DeliveryStatus, StatusChange
+from porfin_core.domain.message import DeliveryStatus, Direction, Message, StatusChange
 from porfin_core.errors import NotFound, ValidationError
 from porfin_core.ports.clock import Clock
 from porfin_core.ports.storage import PendingStatus, UnitOfWork, UnitOfWorkFactory
@@ -37,6 +37,8 @@ class DeliveryReport:
         error_detail: Provider error text, for ``failed``.
         provider: The provider whose webhook reported it; a channel of another provider is
             treated as unknown.
+        message_id: Porfin's id of the message, when the provider echoes it (Cloud API
+            ``biz_opaque_callback_data``): it reconciles a send whose answer was lost.
     """
 
     channel_id: str
@@ -46,6 +48,7 @@ class DeliveryReport:
     error_code: str | None = None
     error_detail: str | None = None
     provider: Provider | None = None
+    message_id: str | None = None
 
 
 @attrs.frozen
@@ -65,6 +68,10 @@ class RecordDeliveryStatus:
     A late ``delivered`` never downgrades ``read``; ``read`` may come without ``delivered``;
     ``failed`` keeps its error code. A status for a message Porfin does not know yet is kept
     and applied when the message's provider id is recorded; it is not an error.
+
+    A status that names Porfin's message id (``message_id``) for an outbound message whose
+    send answer never arrived gives that message its provider id: the message left, and its
+    delivery is dropped from the sending outbox instead of being sent again.
     """
 
     uow_factory: UnitOfWorkFactory
@@ -94,6 +101,10 @@ class RecordDeliveryStatus:
             message = await uow.messages.find_by_provider_id(
                 channel.clinic_id, channel.id, report.provider_message_id
             )
+            reconciled = False
+            if message is None and report.message_id is not None:
+                message = await _reconcile(uow, channel.clinic_id, channel.id, report)
+                reconciled = message is not None
             if message is None:
                 await uow.pending_statuses.add(
                     PendingStatus(
@@ -106,7 +117,7 @@ class RecordDeliveryStatus:
                 )
                 await uow.commit()
                 return StatusOutcome(applied=False, pending=True)
-            if not message.apply_status(change):
+            if not message.apply_status(change) and not reconciled:
                 return StatusOutcome(applied=False, pending=False, message_id=message.id)
             await uow.messages.save(message)
             uow.record(message.pull_events())
@@ -114,3 +125,33 @@ class RecordDeliveryStatus:
             return StatusOutcome(applied=True, pending=False, message_id=message.id)
 
         return await transact(self.uow_factory, work)
+
+
+async def _reconcile(
+    uow: UnitOfWork, clinic_id: str, channel_id: str, report: DeliveryReport
+) -> Message | None:
+    """The outbound message ``report.message_id`` names, given the reported provider id.
+
+    Only a message of this channel still waiting for its provider id qualifies; anything else
+    (another channel's id, a message already named) is not trusted.
+    """
+    assert report.message_id is not None
+    try:
+        message = await uow.messages.get(clinic_id, report.message_id)
+    except NotFound:
+        return None
+    if (
+        message.direction is not Direction.OUTBOUND
+        or message.channel_id != channel_id
+        or message.provider_message_id is not None
+    ):
+        return None
+    message.accepted(report.provider_message_id, report.at)
+    for pending in await uow.pending_statuses.take(
+        clinic_id, channel_id, report.provider_message_id
+    ):
+        message.apply_status(pending.change)
+    delivery = await uow.deliveries.get(clinic_id, message.id)
+    if delivery is not None:
+        await uow.deliveries.remove(delivery)
+    return message

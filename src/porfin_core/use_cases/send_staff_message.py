@@ -17,15 +17,17 @@ from porfin_core.domain.message import (
     MessageKind,
     StatusChange,
 )
-from porfin_core.errors import GatewayError, NotFound, ValidationError, WindowClosed
+from porfin_core.domain.outbound import Delivery
+from porfin_core.errors import NotFound, ValidationError, WindowClosed
 from porfin_core.ports.auth import Principal
 from porfin_core.ports.clock import Clock, IdGenerator
 from porfin_core.ports.media import MediaStore
-from porfin_core.ports.messaging import GatewayDirectory
+from porfin_core.ports.messaging import GatewayDirectory, send_through
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
 from porfin_core.use_cases._audit import actor_of
 from porfin_core.use_cases._transaction import transact
 from porfin_core.use_cases._visibility import visible
+from porfin_core.use_cases.record_send_outcomes import RecordSendOutcomes
 
 MAX_TEXT_LENGTH = 4096
 """WhatsApp's limit for a text message body."""
@@ -75,7 +77,8 @@ def _attachment(media: StoredMedia, caption: str | None) -> tuple[MessageKind, M
 
 @attrs.define(kw_only=True)
 class SendStaffMessage:
-    """Record a staff message as pending, hand it to the channel's gateway, record the outcome.
+    """Commit a staff message with its delivery, hand it to the channel's gateway at once,
+    record the outcome.
 
     Outside the 24-hour customer-service window free text is refused (``window_closed``):
     WhatsApp only delivers approved templates then. A staff reply means a person is handling
@@ -86,14 +89,19 @@ class SendStaffMessage:
     media store). A channel that is inactive or was removed sends nothing
     (``validation_error``).
 
-    The pending message and its audit record (``message.send``) commit together; the
-    gateway's answer (``sent``/``failed``) is written to the message without a record of its
-    own: it is the outcome of the audited send, and the message keeps its status history.
+    The pending message, its delivery in the sending outbox (claimed by this call) and its
+    audit record (``message.send``) commit together, before the gateway is called; the
+    gateway's answer is recorded by :class:`RecordSendOutcomes` (no audit record of its own:
+    it is the outcome of the audited send, and the message keeps its status history). A
+    retryable failure leaves the message ``pending`` and its delivery to the outbound sender,
+    which retries with backoff; if this process dies during the call, the sender takes the
+    delivery over when its lease ends (see :mod:`porfin_core.domain.outbound`).
     """
 
     uow_factory: UnitOfWorkFactory
     gateways: GatewayDirectory
     media: MediaStore
+    record_outcomes: RecordSendOutcomes
     clock: Clock
     ids: IdGenerator
 
@@ -120,7 +128,8 @@ class SendStaffMessage:
 
     async def __call__(self, command: SendText) -> Message:
         """Send ``command``; returns the message as stored after the gateway answered
-        (``sent``, or ``failed`` with the provider's error code).
+        (``sent``; ``failed`` with the provider's error code; or still ``pending`` when the
+        failure is retryable and a retry is scheduled).
 
         Raises:
             NotFound: no such chat in the clinic.
@@ -184,8 +193,19 @@ class SendStaffMessage:
                 chat.turn_ai_off(now, by=command.author_id)
             if chat.assignee_id is None:
                 chat.assign(command.author_id, now)
+            recipient = customer.phone or customer.identities[0].value
+            delivery = Delivery(
+                message_id=message.id,
+                clinic_id=message.clinic_id,
+                channel_id=message.channel_id,
+                recipient=recipient,
+                due_at=now,
+                created_at=now,
+            )
+            delivery.claim(now)  # sent right after the commit, by this call
             await uow.chats.save(chat)
             await uow.messages.save(message)
+            await uow.deliveries.save(delivery)
             uow.record(chat.pull_events() + message.pull_events())
             await uow.audit.append(
                 AuditEntry.of(
@@ -200,40 +220,9 @@ class SendStaffMessage:
                 )
             )
             await uow.commit()
-            recipient = customer.phone or customer.identities[0].value
             return message, recipient, channel
 
         message, recipient, channel = await transact(self.uow_factory, record)
-        try:
-            receipt = await self.gateways.for_channel(channel).send(channel, recipient, message)
-        except GatewayError as exc:
-            return await self._finish(message, None, exc)
-        return await self._finish(message, receipt.provider_message_id, None)
-
-    async def _finish(
-        self, sent: Message, provider_id: str | None, error: GatewayError | None
-    ) -> Message:
-        async def work(uow: UnitOfWork) -> Message:
-            message = await uow.messages.get(sent.clinic_id, sent.id)
-            now = self.clock.now()
-            if provider_id is not None:
-                message.accepted(provider_id, now)
-                for pending in await uow.pending_statuses.take(
-                    message.clinic_id, message.channel_id, provider_id
-                ):
-                    message.apply_status(pending.change)
-            elif error is not None:
-                message.apply_status(
-                    StatusChange(
-                        DeliveryStatus.FAILED,
-                        now,
-                        error_code=str(error.fields.get("provider_code", error.code)),
-                        error_detail=error.message,
-                    )
-                )
-            await uow.messages.save(message)
-            uow.record(message.pull_events())
-            await uow.commit()
-            return message
-
-        return await transact(self.uow_factory, work)
+        outcome = await send_through(self.gateways, channel, recipient, message)
+        (stored,) = await self.record_outcomes([outcome])
+        return stored

@@ -18,6 +18,7 @@ from porfin_core.errors import ValidationError
 from porfin_core.ports.clock import Clock
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
 from porfin_core.use_cases._audit import actor_of
+from porfin_core.use_cases._customers import current_customer
 from porfin_core.use_cases._transaction import transact
 
 
@@ -86,7 +87,8 @@ class UpdateCustomer:
         """Apply ``command``; returns the customer as stored.
 
         Raises:
-            NotFound: no such customer in the clinic.
+            NotFound: no such customer in the clinic, or it was merged into another (the
+                error's ``merged_into`` names it).
             ValidationError: a bad name (``name``), tag (``tags[i]``), too many tags
                 (``tags``), an unknown stage (``stage``) or consent purpose
                 (``consents.<purpose>``).
@@ -98,7 +100,7 @@ class UpdateCustomer:
         actor = actor_of(command.actor)
 
         async def work(uow: UnitOfWork) -> Customer:
-            customer = await uow.customers.get(command.clinic_id, command.customer_id)
+            customer = await current_customer(uow, command.clinic_id, command.customer_id)
             now = self.clock.now()
             changed: list[str] = []
             details: dict[str, str] = {}

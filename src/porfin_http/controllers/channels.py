@@ -54,7 +54,9 @@ class ChannelController(Controller):
     @get(
         "/",
         summary="List channels",
-        description="Oldest first; removed channels only with `archived=true`.",
+        description="Oldest first; removed channels only with `archived=true`. Evolution "
+        "numbers carry their `connection`: state, last activity, degraded flag and automatic "
+        "reconnect attempts.",
         opt=needs(Permission.CHANNELS_VIEW),
         responses=problems(400, 401, 403),
     )
@@ -104,7 +106,8 @@ class ChannelController(Controller):
     @get(
         "/{channel_id:str}",
         summary="Get a channel",
-        description="Removed channels too (their `archived_at` is set).",
+        description="Removed channels too (their `archived_at` is set). `connection`: the "
+        "number's link to WhatsApp as the provider and Porfin's health checks last saw it.",
         opt=needs(Permission.CHANNELS_VIEW),
         responses=problems(401, 403, 404),
     )

@@ -7,17 +7,21 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter
+from litestar.response import Stream
 
 from porfin_core.domain.chat import ChatMode, ChatStatus
 from porfin_core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from porfin_core.permissions import Permission
 from porfin_core.ports.storage import ChatQuery
 from porfin_core.use_cases.get_chat_timeline import TimelineQuery
+from porfin_core.use_cases.get_message_media import MessageMediaQuery
 from porfin_core.use_cases.send_staff_message import SendText
 from porfin_core.use_cases.update_chat import ChangeChat
 from porfin_http.actors import actor_of
 from porfin_http.auth import BEARER, needs, principal_of
+from porfin_http.controllers.media import content_disposition
 from porfin_http.deps import Services
 from porfin_http.problems import problems
 from porfin_http.schemas import (
@@ -170,6 +174,54 @@ class ChatController(Controller):
             )
         )
         return MessagePage([MessageOut.of(m) for m in page.items], page.next_cursor)
+
+    @get(
+        "/{chat_id:str}/messages/{message_id:str}/media",
+        summary="Download a message's file",
+        description="The file of an image, audio, video, document or sticker message, with "
+        "its `Content-Type`, `Content-Length` and `Content-Disposition` (`inline` for images, "
+        "audio and video, `attachment` for documents). A patient's file is kept by Porfin "
+        "after the webhook; one not kept yet is fetched from the provider now (`502` when the "
+        "provider fails: try again later). `404` for a chat the caller may not see, a message "
+        "of another chat, a message without a file, or a file the provider no longer has "
+        "(`reason`, as the message's `extra.media_error`).",
+        opt=needs(Permission.CHATS_OWN),
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type="*/*",
+                description="The file, with its own `Content-Type` (`image/jpeg`, "
+                "`application/pdf`...).",
+                generate_examples=False,
+            ),
+            **problems(401, 403, 404, 502, 503),
+        },
+    )
+    async def download_message_media(
+        self,
+        request: Request[Any, Any, Any],
+        container: NamedDependency[Services],
+        chat_id: FromPath[str],
+        message_id: FromPath[str],
+    ) -> Stream:
+        download = await container.get_message_media()(
+            MessageMediaQuery(
+                clinic_id=_clinic_id(request),
+                chat_id=chat_id,
+                message_id=message_id,
+                viewer=principal_of(request),
+                actor=actor_of(request),
+            )
+        )
+        media = download.media
+        return Stream(
+            download.chunks,
+            media_type=media.mime_type,
+            headers={
+                "Content-Disposition": content_disposition(media),
+                "Content-Length": str(media.size),
+            },
+        )
 
     @post(
         "/{chat_id:str}/messages",

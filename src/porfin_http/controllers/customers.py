@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, patch
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
@@ -12,12 +12,19 @@ from porfin_core.domain.customer import FunnelStage
 from porfin_core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from porfin_core.permissions import Permission
 from porfin_core.ports.storage import CustomerQuery
+from porfin_core.use_cases.merge_customers import DuplicateCustomer
 from porfin_core.use_cases.update_customer import ChangeCustomer
 from porfin_http.actors import actor_of
 from porfin_http.auth import BEARER, needs, principal_of
 from porfin_http.deps import Services
 from porfin_http.problems import problems
-from porfin_http.schemas import CustomerOut, CustomerPage, CustomerPatch, FunnelStageName
+from porfin_http.schemas import (
+    CustomerMerge,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+    FunnelStageName,
+)
 
 
 class CustomerController(Controller):
@@ -112,3 +119,37 @@ class CustomerController(Controller):
             )
         )
         return CustomerOut.of(customer)
+
+    @post(
+        "/{customer_id:str}/merge",
+        summary="Merge a duplicate into this customer",
+        description="Two records of one person become one, in one transaction: this customer "
+        "keeps its id and gains the duplicate's WhatsApp identities (later messages from any "
+        "of them arrive here), tags, the more recent consent per purpose, a missing name or "
+        "phone and the stage further along the funnel. The duplicate's chats become this "
+        "customer's; where both have a chat on the same channel, the duplicate's messages "
+        "move into this customer's chat and the duplicate's chat is deleted. The duplicate is "
+        "then gone: not listed, and reading or changing it answers `404` with `merged_into` "
+        "naming this customer. Managers and administrators only; recorded in the audit log "
+        "(`customer.merge`) and announced as a `customer.merged` event. The same id twice "
+        "is `422`; a customer already merged, `409`.",
+        opt=needs(Permission.CUSTOMERS_MERGE),
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def merge_customers(
+        self,
+        request: Request[Any, Any, Any],
+        container: NamedDependency[Services],
+        customer_id: FromPath[str],
+        data: JSONBody[CustomerMerge],
+    ) -> CustomerOut:
+        merged = await container.merge_customers()(
+            DuplicateCustomer(
+                clinic_id=principal_of(request).clinic_id,
+                customer_id=customer_id,
+                duplicate_id=data.duplicate_id,
+                actor=actor_of(request),
+            )
+        )
+        return CustomerOut.of(merged.customer)
