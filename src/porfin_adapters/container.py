@@ -15,12 +15,19 @@ from porfin_adapters.evolution.gateway import EvolutionGateway
 from porfin_adapters.evolution.health import ChannelActivity, EvolutionHealthMonitor
 from porfin_adapters.evolution.inbound import EvolutionInbound
 from porfin_adapters.evolution.inbound_media import EvolutionMediaSource
+from porfin_adapters.formats import BabelFormats
 from porfin_adapters.gateways import ProviderGatewayDirectory
+from porfin_adapters.google_calendar import build_google_calendar_if_configured
+from porfin_adapters.google_calendar.busy import CalendarBusyTimes
+from porfin_adapters.google_calendar.jobs import calendar_job_handlers
+from porfin_adapters.holidays_br import BrazilianHolidays
+from porfin_adapters.jobs import JobWorker
 from porfin_adapters.media_downloads import InboundMediaDownloads
 from porfin_adapters.media_sources import ProviderMediaSources
 from porfin_adapters.outbound import OutboundSender
 from porfin_adapters.rate_limits import build_rate_limiter
 from porfin_adapters.redis.client import redis_client
+from porfin_adapters.reminders import AppointmentReminders
 from porfin_adapters.security.firebase import build_identity_verifiers
 from porfin_adapters.security.passwords import Argon2PasswordHasher
 from porfin_adapters.security.tokens import JwtAccessTokens, UrandomSecrets
@@ -39,13 +46,30 @@ from porfin_adapters.whatsapp_cloud.pacing import CloudApiPacer
 from porfin_core.domain.channel import HealthRule, Provider
 from porfin_core.domain.events import MessageCreated
 from porfin_core.use_cases.accept_invitation import AcceptInvitation
+from porfin_core.use_cases.add_closure import AddClosure
+from porfin_core.use_cases.answer_appointment_reminder import AnswerAppointmentReminder
+from porfin_core.use_cases.answer_waitlist_offer import AnswerWaitlistOffer
 from porfin_core.use_cases.archive_channel import ArchiveChannel
+from porfin_core.use_cases.book_appointment import BookAppointment
+from porfin_core.use_cases.book_with_any_professional import BookWithAnyProfessional
+from porfin_core.use_cases.cancel_appointment import CancelAppointment
+from porfin_core.use_cases.cancel_jobs import CancelJobs
 from porfin_core.use_cases.change_password import ChangePassword
+from porfin_core.use_cases.claim_due_jobs import ClaimDueJobs
 from porfin_core.use_cases.claim_outbound_messages import ClaimOutboundMessages
+from porfin_core.use_cases.complete_calendar_connection import CompleteCalendarConnection
+from porfin_core.use_cases.confirm_appointment import ConfirmAppointment
 from porfin_core.use_cases.confirm_mfa_enrolment import ConfirmMfaEnrolment
+from porfin_core.use_cases.create_appointment_type import CreateAppointmentType
 from porfin_core.use_cases.create_channel import CreateChannel
+from porfin_core.use_cases.create_professional import CreateProfessional
 from porfin_core.use_cases.create_staff_user import CreateStaffUser
+from porfin_core.use_cases.disconnect_calendar import DisconnectCalendar
+from porfin_core.use_cases.find_free_slots import FindFreeSlots
 from porfin_core.use_cases.find_webhook_channel import FindWebhookChannel
+from porfin_core.use_cases.get_agenda import GetAgenda
+from porfin_core.use_cases.get_appointment import GetAppointment
+from porfin_core.use_cases.get_calendar_feed import GetCalendarFeed
 from porfin_core.use_cases.get_channel import GetChannel
 from porfin_core.use_cases.get_chat import GetChat
 from porfin_core.use_cases.get_chat_timeline import GetChatTimeline
@@ -53,37 +77,60 @@ from porfin_core.use_cases.get_clinic import GetClinic
 from porfin_core.use_cases.get_customer import GetCustomer
 from porfin_core.use_cases.get_media import GetMedia
 from porfin_core.use_cases.get_message_media import GetMessageMedia
+from porfin_core.use_cases.get_professional import GetProfessional
 from porfin_core.use_cases.get_staff_user import GetStaffUser
 from porfin_core.use_cases.invite_staff_user import InviteStaffUser
 from porfin_core.use_cases.issue_password_reset import IssuePasswordReset
+from porfin_core.use_cases.join_waitlist import JoinWaitlist
+from porfin_core.use_cases.list_appointment_types import ListAppointmentTypes
+from porfin_core.use_cases.list_appointments import ListAppointments
 from porfin_core.use_cases.list_audit_records import ListAuditRecords
+from porfin_core.use_cases.list_calendar_connections import ListCalendarConnections
 from porfin_core.use_cases.list_channels import ListChannels
 from porfin_core.use_cases.list_chats import ListChats
+from porfin_core.use_cases.list_closures import ListClosures
 from porfin_core.use_cases.list_customers import ListCustomers
 from porfin_core.use_cases.list_monitored_channels import ListMonitoredChannels
+from porfin_core.use_cases.list_professionals import ListProfessionals
 from porfin_core.use_cases.list_staff_users import ListStaffUsers
+from porfin_core.use_cases.list_waitlist import ListWaitlist
 from porfin_core.use_cases.log_in import LogIn
 from porfin_core.use_cases.log_in_with_identity_provider import LogInWithIdentityProvider
 from porfin_core.use_cases.log_out import LogOut
+from porfin_core.use_cases.mark_attended import MarkAttended
+from porfin_core.use_cases.mark_no_show import MarkNoShow
 from porfin_core.use_cases.merge_customers import MergeCustomers
+from porfin_core.use_cases.plan_appointment_reminders import PlanAppointmentReminders
+from porfin_core.use_cases.pull_calendar_changes import PullCalendarChanges
+from porfin_core.use_cases.push_appointment_to_calendar import PushAppointmentToCalendar
 from porfin_core.use_cases.receive_inbound_message import ReceiveInboundMessage
 from porfin_core.use_cases.record_channel_connection import RecordChannelConnection
 from porfin_core.use_cases.record_channel_health import RecordChannelHealth
 from porfin_core.use_cases.record_delivery_status import RecordDeliveryStatus
+from porfin_core.use_cases.record_job_outcomes import RecordJobOutcomes
 from porfin_core.use_cases.record_reconnect_attempt import RecordReconnectAttempt
 from porfin_core.use_cases.record_send_outcomes import RecordSendOutcomes
 from porfin_core.use_cases.refresh_session import RefreshSession
 from porfin_core.use_cases.regenerate_recovery_codes import RegenerateRecoveryCodes
+from porfin_core.use_cases.remove_closure import RemoveClosure
+from porfin_core.use_cases.reschedule_appointment import RescheduleAppointment
 from porfin_core.use_cases.reset_password import ResetPassword
+from porfin_core.use_cases.rotate_calendar_feed_token import RotateCalendarFeedToken
+from porfin_core.use_cases.schedule_job import ScheduleJob
+from porfin_core.use_cases.send_appointment_reminder import SendAppointmentReminder
 from porfin_core.use_cases.send_staff_message import SendStaffMessage
+from porfin_core.use_cases.send_waitlist_offer import SendWaitlistOffer
 from porfin_core.use_cases.set_up_installation import SetUpInstallation
+from porfin_core.use_cases.start_calendar_connection import StartCalendarConnection
 from porfin_core.use_cases.start_mfa_enrolment import StartMfaEnrolment
 from porfin_core.use_cases.store_inbound_media import StoreInboundMedia
 from porfin_core.use_cases.turn_off_mfa import TurnOffMfa
+from porfin_core.use_cases.update_appointment_type import UpdateAppointmentType
 from porfin_core.use_cases.update_channel import UpdateChannel
 from porfin_core.use_cases.update_chat import UpdateChat
 from porfin_core.use_cases.update_clinic import UpdateClinic
 from porfin_core.use_cases.update_customer import UpdateCustomer
+from porfin_core.use_cases.update_professional import UpdateProfessional
 from porfin_core.use_cases.update_staff_user import UpdateStaffUser
 from porfin_core.use_cases.upload_media import UploadMedia
 from porfin_core.use_cases.verify_audit_log import VerifyAuditLog
@@ -219,6 +266,22 @@ class Container(containers.DeclarativeContainer):
         record=record_send_outcomes,
         gateways=gateways,
     )
+    # Durable jobs: scheduled in the transaction of the change that causes them (or alone,
+    # schedule_job), run at least once by the job worker of every process that starts the
+    # container. Handlers are registered on job_worker() by kind, in start(), before it starts.
+    schedule_job = providers.Singleton(ScheduleJob, uow_factory=uow_factory, clock=clock, ids=ids)
+    cancel_jobs = providers.Singleton(CancelJobs, uow_factory=uow_factory, clock=clock)
+    claim_due_jobs = providers.Singleton(ClaimDueJobs, uow_factory=uow_factory, clock=clock)
+    record_job_outcomes = providers.Singleton(
+        RecordJobOutcomes, uow_factory=uow_factory, clock=clock
+    )
+    job_worker = providers.Singleton(
+        JobWorker,
+        claim=claim_due_jobs,
+        record=record_job_outcomes,
+        concurrency=providers.Callable(lambda s: s.job_worker_concurrency, s=settings),
+        poll_seconds=providers.Callable(lambda s: float(s.job_poll_seconds), s=settings),
+    )
     send_staff_message = providers.Singleton(
         SendStaffMessage,
         uow_factory=uow_factory,
@@ -297,9 +360,171 @@ class Container(containers.DeclarativeContainer):
     get_clinic = providers.Singleton(GetClinic, uow_factory=uow_factory)
     update_clinic = providers.Singleton(UpdateClinic, uow_factory=uow_factory, clock=clock)
 
+    # -- Google Calendar (docs/google-calendar.md) --------------------------------------------
+    # Only with settings.google_client_id: (oauth, sync) or None, closed by stop(). The busy
+    # time of connected calendars feeds the slot search and bookings (None without Google).
+    google_calendar = providers.Singleton(
+        build_google_calendar_if_configured,
+        settings=settings,
+        secrets=secret_store,
+        clock=clock,
+        ids=ids,
+    )
+    calendar_authorization = providers.Singleton(
+        lambda google: google[0] if google else None, google=google_calendar
+    )
+    calendar_sync = providers.Singleton(
+        lambda google: google[1] if google else None, google=google_calendar
+    )
+    calendar_busy_times = providers.Singleton(
+        lambda google, uow_factory, free_busy: (
+            CalendarBusyTimes(uow_factory, google[1], free_busy=free_busy) if google else None
+        ),
+        google=google_calendar,
+        uow_factory=uow_factory,
+        free_busy=providers.Callable(lambda s: s.google_calendar_free_busy, s=settings),
+    )
+    start_calendar_connection = providers.Singleton(
+        StartCalendarConnection,
+        uow_factory=uow_factory,
+        authorization=calendar_authorization,
+        redirect_uri=providers.Callable(lambda s: s.calendar_redirect_uri, s=settings),
+    )
+    complete_calendar_connection = providers.Singleton(
+        CompleteCalendarConnection,
+        uow_factory=uow_factory,
+        authorization=calendar_authorization,
+        clock=clock,
+    )
+    disconnect_calendar = providers.Singleton(
+        DisconnectCalendar,
+        uow_factory=uow_factory,
+        authorization=calendar_authorization,
+        clock=clock,
+    )
+    push_appointment_to_calendar = providers.Singleton(
+        PushAppointmentToCalendar, uow_factory=uow_factory, sync=calendar_sync, clock=clock
+    )
+    pull_calendar_changes = providers.Singleton(
+        PullCalendarChanges,
+        uow_factory=uow_factory,
+        sync=calendar_sync,
+        clock=clock,
+        interval=providers.Callable(
+            lambda s: timedelta(minutes=s.calendar_pull_minutes), s=settings
+        ),
+    )
+    list_calendar_connections = providers.Singleton(
+        ListCalendarConnections, uow_factory=uow_factory
+    )
+    get_calendar_feed = providers.Singleton(GetCalendarFeed, uow_factory=uow_factory, clock=clock)
+
+    # -- scheduling -------------------------------------------------------------------------
+    # Holidays of each clinic's state and city (pure computation); busy time in connected
+    # calendars (calendar_busy_times, None without Google Calendar).
+    holiday_calendar = providers.Singleton(BrazilianHolidays)
+    create_professional = providers.Singleton(
+        CreateProfessional, uow_factory=uow_factory, clock=clock, ids=ids
+    )
+    update_professional = providers.Singleton(
+        UpdateProfessional, uow_factory=uow_factory, clock=clock
+    )
+    list_professionals = providers.Singleton(ListProfessionals, uow_factory=uow_factory)
+    create_appointment_type = providers.Singleton(
+        CreateAppointmentType, uow_factory=uow_factory, clock=clock, ids=ids
+    )
+    update_appointment_type = providers.Singleton(
+        UpdateAppointmentType, uow_factory=uow_factory, clock=clock
+    )
+    list_appointment_types = providers.Singleton(ListAppointmentTypes, uow_factory=uow_factory)
+    add_closure = providers.Singleton(AddClosure, uow_factory=uow_factory, clock=clock, ids=ids)
+    remove_closure = providers.Singleton(RemoveClosure, uow_factory=uow_factory, clock=clock)
+    list_closures = providers.Singleton(ListClosures, uow_factory=uow_factory, clock=clock)
+    find_free_slots = providers.Singleton(
+        FindFreeSlots,
+        uow_factory=uow_factory,
+        clock=clock,
+        holidays=holiday_calendar,
+        busy_times=calendar_busy_times,
+    )
+    book_appointment = providers.Singleton(
+        BookAppointment,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        holidays=holiday_calendar,
+        busy_times=calendar_busy_times,
+    )
+    reschedule_appointment = providers.Singleton(
+        RescheduleAppointment,
+        uow_factory=uow_factory,
+        clock=clock,
+        holidays=holiday_calendar,
+        busy_times=calendar_busy_times,
+    )
+    cancel_appointment = providers.Singleton(
+        CancelAppointment, uow_factory=uow_factory, clock=clock, holidays=holiday_calendar
+    )
+    confirm_appointment = providers.Singleton(
+        ConfirmAppointment, uow_factory=uow_factory, clock=clock
+    )
+    mark_attended = providers.Singleton(MarkAttended, uow_factory=uow_factory, clock=clock)
+    mark_no_show = providers.Singleton(MarkNoShow, uow_factory=uow_factory, clock=clock)
+    join_waitlist = providers.Singleton(JoinWaitlist, uow_factory=uow_factory, clock=clock, ids=ids)
+    list_appointments = providers.Singleton(ListAppointments, uow_factory=uow_factory)
+    get_appointment = providers.Singleton(GetAppointment, uow_factory=uow_factory, clock=clock)
+    book_with_any_professional = providers.Singleton(
+        BookWithAnyProfessional, uow_factory=uow_factory, book=book_appointment
+    )
+    get_agenda = providers.Singleton(GetAgenda, uow_factory=uow_factory, clock=clock)
+    get_professional = providers.Singleton(GetProfessional, uow_factory=uow_factory)
+    list_waitlist = providers.Singleton(ListWaitlist, uow_factory=uow_factory)
+
+    # -- appointment reminders (pt-BR dates and money by Babel) -------------------------------
+    formats = providers.Singleton(BabelFormats)
+    plan_appointment_reminders = providers.Singleton(
+        PlanAppointmentReminders, uow_factory=uow_factory, clock=clock, ids=ids
+    )
+    send_appointment_reminder = providers.Singleton(
+        SendAppointmentReminder, uow_factory=uow_factory, clock=clock, ids=ids, formats=formats
+    )
+    answer_appointment_reminder = providers.Singleton(
+        AnswerAppointmentReminder,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        formats=formats,
+        confirm=confirm_appointment,
+        cancel=cancel_appointment,
+        reschedule=reschedule_appointment,
+        find_slots=find_free_slots,
+    )
+    send_waitlist_offer = providers.Singleton(
+        SendWaitlistOffer, uow_factory=uow_factory, clock=clock, ids=ids, formats=formats
+    )
+    answer_waitlist_offer = providers.Singleton(
+        AnswerWaitlistOffer,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        formats=formats,
+        book=book_appointment,
+    )
+    appointment_reminders = providers.Singleton(
+        AppointmentReminders,
+        plan=plan_appointment_reminders,
+        send=send_appointment_reminder,
+        answer=answer_appointment_reminder,
+        offer=send_waitlist_offer,
+        answer_offer=answer_waitlist_offer,
+    )
+
     # -- accounts and sessions --------------------------------------------------------------
     password_hasher = providers.Singleton(Argon2PasswordHasher)
     secrets = providers.Singleton(UrandomSecrets)
+    rotate_calendar_feed_token = providers.Singleton(
+        RotateCalendarFeedToken, uow_factory=uow_factory, secrets=secrets, clock=clock
+    )
     otp = providers.Singleton(PyOtpPasswords)
     access_tokens = providers.Singleton(
         lambda settings: JwtAccessTokens(
@@ -395,7 +620,8 @@ def create_container(settings: Settings) -> Container:
 
 async def start(container: Container) -> None:
     """Open storage, start dispatching events (the ones left by a previous run first),
-    sending the outbox's due messages and watching Evolution numbers' health."""
+    sending the outbox's due messages, running due jobs and watching Evolution numbers'
+    health."""
     storage = container.storage()
     await storage.open()
     dispatcher = container.dispatcher()
@@ -403,19 +629,34 @@ async def start(container: Container) -> None:
     sender = container.outbound_sender()
     dispatcher.subscribe(MessageCreated, sender.on_event)
     container.inbound_media_downloads().attach(dispatcher)
+    container.appointment_reminders().attach(dispatcher, container.job_worker())
+    worker = container.job_worker()
+    handlers = calendar_job_handlers(
+        container.push_appointment_to_calendar(), container.pull_calendar_changes()
+    )
+    for kind, handler in handlers.items():
+        if kind not in worker.kinds:
+            worker.register(kind, handler)
     await dispatcher.start()
     await sender.start()
+    await container.job_worker().start()
     await container.evolution_health_monitor().start()
 
 
 async def stop(container: Container) -> None:
-    """Finish the sends in flight and the dispatching, close storage and the Redis client."""
+    """Finish the jobs and sends in flight and the dispatching, close storage and the Redis
+    client."""
     await container.evolution_health_monitor().stop()
+    await container.job_worker().stop()
     await container.outbound_sender().stop()
     await container.dispatcher().stop()
     await container.inbound_media_downloads().stop()
     await container.storage().close()
     await container.graph_client().aclose()
+    google = container.google_calendar()
+    if google is not None:
+        for client in reversed(google):
+            await client.aclose()
     redis = container.redis()
     if redis is not None:
         await redis.aclose()

@@ -186,15 +186,23 @@ class OutboundSender:
 
     async def _flush(self) -> None:
         while self._outcomes:
-            batch, self._outcomes = (
-                self._outcomes[: self._flush_batch],
-                self._outcomes[self._flush_batch :],
-            )
+            batch = self._outcomes[: self._flush_batch]
+            self._outcomes = self._outcomes[self._flush_batch :]
             try:
                 await self._record(batch)
             except Exception:
-                # Not recorded: the deliveries come due again when their lease ends, and a
-                # message the provider took is recognised by its status webhooks.
-                log.exception("outbound.record_failed", outcomes=len(batch))
+                if len(batch) == 1:
+                    # Not recorded: the delivery comes due again when its lease ends, and a
+                    # message the provider took is recognised by its status webhooks.
+                    log.exception("outbound.record_failed", message_id=batch[0].message_id)
+                    continue
+                # One outcome must not hold back the others: record them one by one.
+                for one in batch:
+                    try:
+                        await self._record([one])
+                    except Exception:
+                        log.exception("outbound.record_failed", message_id=one.message_id)
+                        continue
+                    self.sent += 1
                 continue
             self.sent += len(batch)

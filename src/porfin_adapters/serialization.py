@@ -7,7 +7,7 @@ Firestore or the memory store has the same shape. Datetimes become ISO 8601 stri
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
 import cattrs
@@ -18,6 +18,7 @@ from porfin_core.domain.chat import Chat
 from porfin_core.domain.customer import Customer
 from porfin_core.domain.events import EVENT_TYPES, DomainEvent
 from porfin_core.domain.message import Message
+from porfin_core.domain.scheduling import Appointment, WaitlistEntry
 
 T = TypeVar("T")
 
@@ -25,6 +26,8 @@ _converter = cattrs.Converter(omit_if_default=False)
 _converter.register_unstructure_hook(datetime, lambda d: d.astimezone(UTC).isoformat())
 _converter.register_structure_hook(datetime, lambda v, _: _parse_datetime(v))
 _converter.register_unstructure_hook(time, lambda t: t.isoformat())
+_converter.register_unstructure_hook(date, lambda d: d.isoformat())
+_converter.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
 _converter.register_structure_hook(time, lambda v, _: time.fromisoformat(v))
 # StrEnum/IntEnum subclass str/int, whose pass-through hook would otherwise win.
 for _enum_base in (enum.StrEnum, enum.IntEnum, enum.Enum):
@@ -37,7 +40,7 @@ _converter.register_structure_hook(
     lambda v, _: SecretRef(v) if isinstance(v, str) else SecretRef(v["ref"], v.get("hint")),
 )
 
-for _entity in (Chat, Customer, Message):
+for _entity in (Chat, Customer, Message, Appointment, WaitlistEntry):
     # The pending-events list is runtime state, never stored.
     _converter.register_unstructure_hook(
         _entity, make_dict_unstructure_fn(_entity, _converter, _events=override(omit=True))

@@ -69,6 +69,21 @@ class Settings:
         max_upload_bytes: Largest attachment staff may upload.
         whatsapp_graph_url: Base URL of Meta's Graph API (the Cloud API); a local fake in
             tests.
+        google_client_id: OAuth client id (Google Cloud console, "Web application") used to
+            connect professionals' Google Calendars (unset: calendars cannot be connected).
+        google_client_secret: That OAuth client's secret.
+        google_oauth_url: Google's OAuth consent page; a local fake in tests.
+        google_token_url: Google's OAuth token endpoint; a local fake in tests.
+        google_calendar_url: Base URL of the Google Calendar API v3; a local fake in tests.
+        public_url: Porfin's address as browsers and calendar apps reach it, e.g.
+            ``https://porfin.clinica.com.br`` (calendar consent callback, feed links);
+            unset: ``http://<host>:<port>``.
+        google_redirect_uri: Porfin's OAuth callback as Google redirects to it (exactly as
+            registered in the OAuth client); unset:
+            ``<public_url>/api/v1/calendar/oauth/callback``.
+        google_calendar_free_busy: Ask Google's freeBusy for every slot search (fresher, one
+            call per professional); off: the busy time the pulls stored answers.
+        calendar_pull_minutes: Minutes between two pulls of each connected calendar.
         whatsapp_messages_per_second: Messages per second each Cloud API number may send
             (Meta's default throughput is 80, up to 1,000 after an upgrade).
         inbound_media_downloads: Patients' files downloaded from the providers at once,
@@ -79,6 +94,9 @@ class Settings:
             checks off.
         evolution_degraded_after_minutes: Minutes an open Evolution connection may bring
             nothing before it counts as degraded (and is restarted).
+        job_worker_concurrency: Durable jobs each process runs at once (``porfin serve``'s
+            workers, ``porfin worker``); 0 turns the process's job worker off.
+        job_poll_seconds: Seconds between two looks of an idle job worker for due jobs.
     """
 
     storage: StorageKind = StorageKind.SQLITE
@@ -110,10 +128,34 @@ class Settings:
     )
     max_upload_bytes: int = 16_777_216
     whatsapp_graph_url: str = "https://graph.facebook.com"
+    google_client_id: str | None = None
+    google_client_secret: str | None = attrs.field(default=None, repr=False)
+    google_oauth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_calendar_url: str = "https://www.googleapis.com/calendar/v3"
+    public_url: str | None = None
+    google_redirect_uri: str | None = None
+    google_calendar_free_busy: bool = False
+    calendar_pull_minutes: int = 5
     whatsapp_messages_per_second: int = 80
     inbound_media_downloads: int = 4
     evolution_health_interval_seconds: int = 60
     evolution_degraded_after_minutes: int = 30
+    job_worker_concurrency: int = 8
+    job_poll_seconds: int = 1
+
+    @property
+    def base_url(self) -> str:
+        """Porfin's address for links given out (``public_url``, else host and port)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def calendar_redirect_uri(self) -> str:
+        """Where Google sends the professional back after the consent (the OAuth callback)."""
+        return self.google_redirect_uri or f"{self.base_url}/api/v1/calendar/oauth/callback"
 
     @property
     def database_path(self) -> Path:
@@ -158,6 +200,9 @@ _RANGES = {
     "inbound_media_downloads": (0, 64),
     "evolution_health_interval_seconds": (0, 3_600),
     "evolution_degraded_after_minutes": (5, 10_080),
+    "job_worker_concurrency": (0, 256),
+    "job_poll_seconds": (1, 300),
+    "calendar_pull_minutes": (1, 1_440),
 }
 _CHOICES = {"log_level": ("debug", "info", "warning", "error"), "log_format": ("console", "json")}
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
@@ -201,7 +246,15 @@ def _coerce(name: str, raw: Any) -> Any:
             raise ValidationError(
                 "invalid setting redis_url: use redis://, rediss:// or unix://", field=name
             )
-        urls = ("firebase_keys_url", "whatsapp_graph_url")
+        urls = (
+            "firebase_keys_url",
+            "whatsapp_graph_url",
+            "google_oauth_url",
+            "google_token_url",
+            "google_calendar_url",
+            "google_redirect_uri",
+            "public_url",
+        )
         if name in urls and not raw.startswith(("https://", "http://")):
             raise ValueError(raw)
         if name == "metrics_token" and len(raw.strip()) < 16:

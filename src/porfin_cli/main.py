@@ -5,7 +5,21 @@ from __future__ import annotations
 
 import typer
 
-from porfin_cli import audit, chats, customers, serve, simulate, users, whatsapp
+from porfin_cli import (
+    agenda,
+    appointment_types,
+    appointments,
+    audit,
+    calendar,
+    chats,
+    customers,
+    professionals,
+    serve,
+    simulate,
+    users,
+    whatsapp,
+    worker,
+)
 
 app = typer.Typer(
     name="porfin",
@@ -16,12 +30,18 @@ app = typer.Typer(
 )
 app.command("init")(serve.init)
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.command("simulate")(simulate.simulate)
+app.command("agenda")(agenda.agenda)
 app.add_typer(chats.app, name="chats")
 app.add_typer(customers.app, name="customers")
 app.add_typer(audit.app, name="audit")
+app.add_typer(calendar.app, name="calendar")
 app.add_typer(users.app, name="users")
 app.add_typer(whatsapp.app, name="whatsapp")
+app.add_typer(appointments.app, name="appointments")
+app.add_typer(professionals.app, name="professionals")
+app.add_typer(appointment_types.app, name="appointment-types")
 
 
 def main() -> None:

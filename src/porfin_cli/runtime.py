@@ -25,9 +25,16 @@ MESSAGES_PT = {
     "invalid_phone": "telefone inválido",
     "not_found": "não encontrado",
     "conflict": "conflito com dados existentes",
+    "slot_taken": "horário ocupado",
     "invalid_state": "operação não permitida no estado atual",
     "window_closed": "a janela de 24 horas do WhatsApp está fechada; use um modelo aprovado",
     "gateway_error": "o provedor de mensagens recusou ou falhou",
+    "calendar_error": "o Google Agenda recusou ou falhou",
+    "calendar_resync_required": "o Google Agenda pediu uma sincronização completa",
+    "calendar_event_changed": "o evento mudou no Google Agenda enquanto isso",
+    "calendar_access_revoked": "o acesso à agenda foi retirado; conecte a agenda de novo",
+    "calendar_not_configured": "o Google Agenda não está configurado nesta instalação "
+    "(google_client_id e google_client_secret)",
     "storage_unavailable": "o armazenamento não está disponível",
     "transaction_conflict": "muitas alterações ao mesmo tempo; tente de novo",
     "invalid_credentials": "credenciais inválidas",
@@ -52,6 +59,15 @@ def describe(code: str, detail: str | None) -> str:
     return f"{' — '.join(parts)} [{code}]"
 
 
+def _alternatives(slots: Any) -> str:
+    """The free times a refused booking offers (``slot_taken``), in the clinic's time, on the
+    same line: `` — livres: 26/11 08:15, 26/11 09:45``."""
+    if not slots:
+        return ""
+    times = [f"{s.start:%d/%m %H:%M}" for s in slots if hasattr(s, "start")]
+    return f" — livres: {', '.join(times)}" if times else ""
+
+
 @contextmanager
 def porfin_errors() -> Iterator[None]:
     """Turn Porfin's and the network's errors into one line on stderr."""
@@ -62,7 +78,7 @@ def porfin_errors() -> Iterator[None]:
     try:
         yield
     except PorfinError as exc:
-        fail(describe(exc.code, exc.message))
+        fail(describe(exc.code, exc.message) + _alternatives(exc.fields.get("alternatives")))
     except httpx.HTTPError as exc:
         fail(f"não foi possível falar com o servidor: {exc}")
     except OSError as exc:
@@ -84,8 +100,11 @@ def run_local(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> 
     import porfin_adapters.container as composition
 
     async def main() -> T:
-        # A command watches no WhatsApp connections: the server's health monitor does.
-        local = attrs.evolve(settings, evolution_health_interval_seconds=0)
+        # A command watches no WhatsApp connections and runs no jobs: the server (or
+        # `porfin worker`) does.
+        local = attrs.evolve(
+            settings, evolution_health_interval_seconds=0, job_worker_concurrency=0
+        )
         container = composition.create_container(local)
         await composition.start(container)
         try:

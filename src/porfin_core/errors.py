@@ -51,6 +51,22 @@ class Conflict(PorfinError):
     code = "conflict"
 
 
+class SlotTaken(Conflict):
+    """The time asked for an appointment is not free: another booking took it (perhaps a
+    moment ago, concurrently), or it is outside the professional's availability.
+
+    Attributes:
+        alternatives: The first free slots near the asked time (at most three, by start;
+            :class:`porfin_core.domain.scheduling.Slot` values), also in ``fields``.
+    """
+
+    code = "slot_taken"
+
+    def __init__(self, message: str, *, alternatives: tuple[Any, ...] = (), **fields: Any) -> None:
+        super().__init__(message, alternatives=list(alternatives), **fields)
+        self.alternatives = alternatives
+
+
 class InvalidStateTransition(PorfinError):
     """The entity is not in a state that allows the requested change."""
 
@@ -87,6 +103,64 @@ class GatewayError(PorfinError):
     def __init__(self, message: str, *, retryable: bool, **fields: Any) -> None:
         super().__init__(message, retryable=retryable, **fields)
         self.retryable = retryable
+
+
+class CalendarError(PorfinError):
+    """An external calendar (Google Calendar) refused or failed a call.
+
+    Fields: ``provider``, ``provider_code`` (the provider's reason, e.g.
+    ``rateLimitExceeded``, or ``http_<status>``), ``reason`` (a short explanation),
+    ``http_status``, ``operation``.
+
+    Attributes:
+        retryable: True when the same call may succeed later (rate limits, 5xx, timeouts).
+    """
+
+    code = "calendar_error"
+
+    def __init__(self, message: str, *, retryable: bool, **fields: Any) -> None:
+        super().__init__(message, retryable=retryable, **fields)
+        self.retryable = retryable
+
+
+class CalendarResyncRequired(CalendarError):
+    """The calendar no longer accepts the connection's sync token (HTTP 410): forget what
+    was synced and pull again without a token (a full sync)."""
+
+    code = "calendar_resync_required"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message, retryable=False, **fields)
+
+
+class CalendarAccessRevoked(CalendarError):
+    """Porfin's access to the calendar was withdrawn or expired (OAuth ``invalid_grant``):
+    the professional must connect the calendar again."""
+
+    code = "calendar_access_revoked"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message, retryable=False, **fields)
+
+
+class CalendarEventChanged(CalendarError):
+    """The event changed in the calendar since the version Porfin expected (a failed
+    ``If-Match``): pull, decide by the conflict rule, then write again."""
+
+    code = "calendar_event_changed"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message, retryable=False, **fields)
+
+
+class CalendarNotConfigured(CalendarError):
+    """The installation has no calendar provider configured (no Google OAuth client):
+    calendars cannot be connected or synced until an operator sets it up."""
+
+    code = "calendar_not_configured"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message, retryable=False, **fields)
 
 
 class StorageUnavailable(PorfinError):
@@ -137,3 +211,13 @@ class Forbidden(PorfinError):
     """The caller's role does not allow the operation."""
 
     code = "forbidden"
+
+
+class JobFailed(PorfinError):
+    """A job's handler found that running the job again cannot succeed (a payload naming
+    nothing that exists, a refusal that will not change): the job fails at once instead of
+    being retried. Any other exception from a handler is retried (an exception with a
+    ``retryable`` attribute set to False, like a final ``GatewayError``, fails at once too)."""
+
+    code = "job_failed"
+    retryable = False

@@ -11,6 +11,11 @@ Analytics              full      limited      basic
 Assistant config       full      limited      none
 =====================  ========  ===========  ==========
 
+The spec's matrix has no row for the agenda (see docs/scheduling.md): every role sees it and
+books (``schedule.view``, ``appointments.manage``: the front desk's daily work); setting it up
+(professionals, hours, types and prices, closures: ``schedule.manage``) is for admins and
+managers.
+
 "Limited" is spelled out capability by capability below (and in docs/security.md); every
 HTTP operation declares the one permission it needs, and a test checks every operation of the
 OpenAPI document against this table.
@@ -59,6 +64,15 @@ class Permission(enum.StrEnum):
     """Tone, clinic facts and knowledge: the manager's "limited" assistant config."""
     ASSISTANT_MANAGE = "assistant.manage"
     """Models, budgets, tools and the assistants themselves."""
+    SCHEDULE_VIEW = "schedule.view"
+    """See the agenda: professionals and their hours, appointment types, closures, free slots,
+    appointments and the waitlist."""
+    APPOINTMENTS_MANAGE = "appointments.manage"
+    """Book, reschedule, cancel, confirm, mark attended or no-show, put patients on the
+    waitlist: front-desk work."""
+    SCHEDULE_MANAGE = "schedule.manage"
+    """Set up the agenda: professionals, working hours, appointment types and prices, clinic
+    closures."""
     AUDIT_READ = "audit.read"
 
 
@@ -71,6 +85,8 @@ _SECRETARY = frozenset(
         Permission.CUSTOMERS_EDIT,
         Permission.CAMPAIGNS_VIEW,
         Permission.ANALYTICS_BASIC,
+        Permission.SCHEDULE_VIEW,
+        Permission.APPOINTMENTS_MANAGE,
     }
 )
 _MANAGER = _SECRETARY | {
@@ -82,6 +98,7 @@ _MANAGER = _SECRETARY | {
     Permission.CAMPAIGNS_EDIT,
     Permission.ANALYTICS_TEAM,
     Permission.ASSISTANT_TUNE,
+    Permission.SCHEDULE_MANAGE,
 }
 _ADMIN = frozenset(Permission)
 

@@ -17,19 +17,27 @@ from porfin_adapters.container import Container
 from porfin_adapters.settings import Settings, load_settings
 from porfin_adapters.tokens import ensure_admin_token
 from porfin_http.auth import AccountCheck, api_guard, token_guard
+from porfin_http.controllers.agenda import AgendaController
+from porfin_http.controllers.appointment_types import AppointmentTypeController
+from porfin_http.controllers.appointments import AppointmentController
 from porfin_http.controllers.audit import AuditController
 from porfin_http.controllers.auth import AuthController, MeController
+from porfin_http.controllers.calendar import CalendarController, calendar_public_handlers
 from porfin_http.controllers.channels import ChannelController
 from porfin_http.controllers.chats import ChatController
 from porfin_http.controllers.clinic import ClinicController
+from porfin_http.controllers.closures import ClosureController
 from porfin_http.controllers.customers import CustomerController
 from porfin_http.controllers.evolution import evolution_webhook
 from porfin_http.controllers.firebase_auth import FirebaseAuthController
 from porfin_http.controllers.health import health, ready
 from porfin_http.controllers.media import media_controller
+from porfin_http.controllers.professionals import ProfessionalController
 from porfin_http.controllers.realtime import realtime_handler
 from porfin_http.controllers.simulator import simulator_webhook
+from porfin_http.controllers.slots import SlotController
 from porfin_http.controllers.users import UserController
+from porfin_http.controllers.waitlist import WaitlistController
 from porfin_http.controllers.whatsapp_cloud import cloud_webhook, cloud_webhook_verify
 from porfin_http.deps import Services
 from porfin_http.logging import configure_logging
@@ -82,6 +90,14 @@ def create_app(container: Container) -> Litestar:
             MeController,
             UserController,
             AuditController,
+            ProfessionalController,
+            AppointmentTypeController,
+            ClosureController,
+            SlotController,
+            AppointmentController,
+            AgendaController,
+            WaitlistController,
+            CalendarController,
         ],
         guards=[authorize],
         response_headers=RATE_LIMIT_HEADERS,
@@ -105,6 +121,7 @@ def create_app(container: Container) -> Litestar:
             evolution_webhook,  # authenticated by each channel's webhook secret
             cloud_webhook_verify,  # Meta's handshake: the channel's verify token
             cloud_webhook,  # signed with the channel's app secret (X-Hub-Signature-256)
+            *calendar_public_handlers(),  # the OAuth state / the feed token is the credential
             realtime_handler(realtime, services, token, accounts),
             *ops.route_handlers,
         ],

@@ -2,48 +2,12 @@
 
 Every line logged while a request is handled carries its ``request_id`` (bound by
 ``porfin_http.middleware``), including those of the standard library's ``logging`` (uvicorn,
-libraries), which are rendered the same way.
+libraries), which are rendered the same way. The setup itself is shared with ``porfin worker``
+(:mod:`porfin_adapters.logs`).
 """
 
 from __future__ import annotations
 
-import logging
+from porfin_adapters.logs import configure_logging
 
-import structlog
-
-from porfin_adapters.settings import Settings
-
-
-def configure_logging(settings: Settings) -> None:
-    """Route structlog and the standard library's logging through one renderer."""
-    level = getattr(logging, settings.log_level.upper())
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if settings.log_format == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        cache_logger_on_first_use=True,
-    )
-    # Standard-library records go to standard error, as before, in the same format.
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
-                renderer,
-            ],
-        )
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+__all__ = ["configure_logging"]

@@ -8,6 +8,7 @@ internals.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -29,11 +30,17 @@ STATUS_BY_CODE: dict[str, tuple[int, str]] = {
     "invalid_phone": (422, "Invalid phone number"),
     "not_found": (404, "Not found"),
     "conflict": (409, "Conflict"),
+    "slot_taken": (409, "Appointment time not free"),
     "invalid_state": (409, "Not allowed in the current state"),
     "window_closed": (409, "WhatsApp service window closed"),
     "payload_too_large": (413, "Request body too large"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "gateway_error": (502, "Messaging provider error"),
+    "calendar_error": (502, "Calendar provider error"),
+    "calendar_resync_required": (502, "Calendar provider error"),
+    "calendar_event_changed": (409, "Calendar event changed meanwhile"),
+    "calendar_access_revoked": (409, "Calendar access withdrawn: connect it again"),
+    "calendar_not_configured": (409, "Calendar integration not configured"),
     "storage_unavailable": (503, "Storage unavailable"),
     "identity_provider_unavailable": (503, "Identity provider unavailable"),
     "transaction_conflict": (503, "Too much contention, retry"),
@@ -76,6 +83,38 @@ class Problem:
     code: str | None = None
     errors: list[FieldError] | None = None
     request_id: str | None = None
+
+
+@attrs.define
+class SlotAlternative:
+    """A free time offered instead of the one asked (``slot_taken``)."""
+
+    professional_id: str
+    start: datetime
+    end: datetime
+
+
+@attrs.define
+class SlotTakenProblem(Problem):
+    """``slot_taken`` (409): the asked time is not free; ``alternatives`` are the three free
+    slots nearest to it. Other 409 answers of the same operation (``invalid_state``) carry
+    the members of every problem only."""
+
+    alternatives: list[SlotAlternative] | None = None
+    professional_id: str | None = None
+    start: str | None = None
+
+
+def slot_taken_problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """:func:`problems`, with ``409`` documented as :class:`SlotTakenProblem`."""
+    specs = problems(*statuses)
+    specs[409] = ResponseSpec(
+        data_container=SlotTakenProblem,
+        media_type=MEDIA_TYPE,
+        description="Problem details (RFC 9457); `slot_taken` carries `alternatives`",
+        generate_examples=False,
+    )
+    return specs
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
@@ -137,6 +176,8 @@ def porfin_error_handler(request: Request[Any, Any, Any], exc: PorfinError) -> R
         log.warning("http.dependency_error", code=exc.code, error=exc.message)
         detail = {
             "gateway_error": "The messaging provider failed; try again later.",
+            "calendar_error": "Google Calendar failed or refused the request; try again later.",
+            "calendar_resync_required": "Google Calendar failed; try again later.",
             "storage_unavailable": "Storage is unavailable; try again later.",
             "identity_provider_unavailable": "The identity provider cannot be reached; "
             "try again later.",

@@ -42,6 +42,13 @@ from redis.exceptions import RedisError
 from porfin_adapters.events import EventDispatcher
 from porfin_adapters.settings import Settings
 from porfin_core.domain.events import (
+    AppointmentAttended,
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentConfirmed,
+    AppointmentEvent,
+    AppointmentNoShow,
+    AppointmentRescheduled,
     ChannelDegraded,
     ChannelRecovered,
     ChatAssigned,
@@ -59,6 +66,7 @@ from porfin_core.permissions import Permission, allows, may_see_chat_assigned_to
 from porfin_core.ports.auth import Principal
 from porfin_core.ports.clock import Clock
 from porfin_core.ports.storage import UnitOfWorkFactory
+from porfin_http.scheduling_schemas import AppointmentOut
 from porfin_http.schemas import ChatOut, ConnectionOut, MessageOut
 
 log = structlog.get_logger(__name__)
@@ -76,6 +84,16 @@ EventType = Literal[
 ChatChange = Literal["opened", "reopened", "mode_changed", "closed", "read"]
 CHANNEL_CONNECTION = "channel.connection"
 """The frame of a channel's health: degraded, or recovered (no chat: not routed by chat)."""
+AppointmentEventType = Literal[
+    "appointment.booked",
+    "appointment.confirmed",
+    "appointment.rescheduled",
+    "appointment.cancelled",
+    "appointment.attended",
+    "appointment.no_show",
+]
+APPOINTMENT_PREFIX = "appointment."
+"""Frames of the agenda: routed to ``agenda`` subscribers, not by chat."""
 
 
 def channel_of(clinic_id: str) -> str:
@@ -136,6 +154,26 @@ class ChannelFrame(msgspec.Struct):
     type: Literal["channel.connection"] = "channel.connection"
 
 
+class AppointmentData(msgspec.Struct):
+    """The appointment as ``GET /api/v1/appointments/{id}`` shows it."""
+
+    appointment: AppointmentOut
+
+
+class AppointmentFrame(msgspec.Struct):
+    """``appointment.*``: an appointment was booked, confirmed, rescheduled, cancelled,
+    attended or missed. Sent to ``agenda`` subscribers whose role may see the agenda
+    (``schedule.view``: every role, the agenda is the whole front desk's)."""
+
+    type: AppointmentEventType
+    clinic_id: str
+    appointment_id: str
+    professional_id: str
+    customer_id: str
+    occurred_at: datetime
+    data: AppointmentData
+
+
 class HiddenFrame(msgspec.Struct):
     """Sent instead of ``chat.assigned`` to a user who could see the chat and no longer may:
     remove it from the screen. Nothing else about the chat is said."""
@@ -162,7 +200,8 @@ _decode_route = msgspec.json.Decoder(_Route).decode
 
 
 class RealtimePublisher:
-    """Event handler: one frame per committed chat or message event, on the clinic's channel.
+    """Event handler: one frame per committed chat, message, channel or appointment event,
+    on the clinic's channel.
 
     Realtime delivery is best effort (clients refetch over REST when they reconnect), so a
     frame that cannot be built or published is logged and dropped: the event is not left in
@@ -180,6 +219,12 @@ class RealtimePublisher:
         ChatAssigned,
         ChannelDegraded,
         ChannelRecovered,
+        AppointmentBooked,
+        AppointmentConfirmed,
+        AppointmentRescheduled,
+        AppointmentCancelled,
+        AppointmentAttended,
+        AppointmentNoShow,
     )
 
     def __init__(
@@ -206,14 +251,26 @@ class RealtimePublisher:
         except Exception:
             log.warning("realtime.publish_failed", event_name=event.name, exc_info=True)
 
-    async def frame(self, event: DomainEvent) -> Frame | ChannelFrame | None:
+    async def frame(self, event: DomainEvent) -> Frame | ChannelFrame | AppointmentFrame | None:
         """The frame clients receive for ``event`` (None for events clients never see).
 
         Raises:
-            NotFound: the chat, message or channel is gone.
+            NotFound: the chat, message, channel or appointment is gone.
         """
         if not isinstance(event, self.EVENTS):
             return None
+        if isinstance(event, AppointmentEvent):
+            async with self._uow_factory(read_only=True) as uow:
+                appointment = await uow.appointments.get(event.clinic_id, event.appointment_id)
+            return AppointmentFrame(
+                type=event.name,  # type: ignore[arg-type]
+                clinic_id=appointment.clinic_id,
+                appointment_id=appointment.id,
+                professional_id=appointment.professional_id,
+                customer_id=appointment.customer_id,
+                occurred_at=event.occurred_at,
+                data=AppointmentData(AppointmentOut.of(appointment)),
+            )
         if isinstance(event, ChannelDegraded | ChannelRecovered):
             async with self._uow_factory(read_only=True) as uow:
                 channel = await uow.channels.get(event.channel_id)
@@ -283,8 +340,10 @@ class View:
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
         self.inbox = False
+        self.agenda = False
         self.chats: set[str] = set()
         self.sees_channels = allows(principal.role, Permission.CHANNELS_VIEW)
+        self.sees_agenda = allows(principal.role, Permission.SCHEDULE_VIEW)
 
     def frame_for(self, payload: bytes) -> bytes | None:
         """The bytes to send for a published frame, or None when this connection gets nothing."""
@@ -294,6 +353,9 @@ class View:
             return None  # never happens on the clinic's own channel; cheap to be sure
         if route.type == CHANNEL_CONNECTION:
             return payload if self.inbox and self.sees_channels else None
+        if route.type.startswith(APPOINTMENT_PREFIX):
+            # The agenda is shared: no assignee decides, the role's permission does.
+            return payload if self.agenda and self.sees_agenda else None
         if not (self.inbox or route.chat_id in self.chats):
             return None
         if may_see_chat_assigned_to(principal.role, principal.user_id, route.assignee_id):

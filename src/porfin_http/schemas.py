@@ -862,6 +862,14 @@ class ClinicOut(msgspec.Struct):
     city: str | None
     state: Annotated[str | None, msgspec.Meta(description="UF, e.g. `SP`.")]
     business_hours: list[OpeningHoursOut]
+    reminders: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="When appointment reminders go out: `1d@10:00` (the day before at "
+            "10:00, clinic time), `2h` (two hours before).",
+            examples=[["1d@10:00", "2h"]],
+        ),
+    ]
 
     @classmethod
     def of(cls, clinic: Clinic) -> ClinicOut:
@@ -876,6 +884,7 @@ class ClinicOut(msgspec.Struct):
             city=clinic.city,
             state=clinic.state,
             business_hours=[OpeningHoursOut.of(h) for h in clinic.business_hours],
+            reminders=list(clinic.reminders),
         )
 
 
@@ -888,7 +897,8 @@ class ClinicPatch(msgspec.Struct, forbid_unknown_fields=True):
     ``name`` (1-120 characters) and ``timezone`` (an IANA zone such as `America/Manaus`): null
     changes nothing. ``phone`` (any spelling, with the area code), ``address``, ``city`` and
     ``state`` (a UF such as `SP`): null removes the value. ``business_hours``: the complete
-    new list (`[]`: none known).
+    new list (`[]`: none known). ``reminders``: the complete new reminder plan, at most 5
+    (`1d@10:00`: the day before at 10:00; `2h`: two hours before; `[]`: no reminders).
     """
 
     name: Annotated[str, msgspec.Meta(max_length=400)] | None = None
@@ -898,3 +908,17 @@ class ClinicPatch(msgspec.Struct, forbid_unknown_fields=True):
     city: OptionalText = msgspec.UNSET
     state: OptionalText = msgspec.UNSET
     business_hours: Annotated[list[OpeningHoursIn], msgspec.Meta(max_length=50)] | None = None
+    reminders: (
+        Annotated[
+            list[
+                Annotated[
+                    str,
+                    msgspec.Meta(
+                        max_length=16, pattern=r"^([0-9]{1,2}d@[0-9]{2}:[0-9]{2}|[0-9]{1,2}h)$"
+                    ),
+                ]
+            ],
+            msgspec.Meta(max_length=5),
+        ]
+        | None
+    ) = None

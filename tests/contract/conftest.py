@@ -85,6 +85,13 @@ SLOW_ON = {
         "test_concurrent_appends_from_two_processes_never_fork_the_chain",
         "test_two_concurrent_creations_of_one_e_mail_make_one_account",
         "test_a_refresh_token_is_spent_once_even_concurrently",
+        "test_two_units_of_work_holding_one_agenda_date_do_not_both_commit",
+        "test_ten_concurrent_bookings_of_one_slot_make_one_appointment",
+        "test_overlapping_bookings_at_different_times_make_one_appointment",
+        "test_bookings_of_different_professionals_all_succeed",
+        "test_a_reschedule_racing_a_booking_into_one_slot_lets_one_through",
+        "test_two_workers_never_claim_the_same_job",
+        "test_one_key_scheduled_concurrently_makes_one_job",
     }
 }
 

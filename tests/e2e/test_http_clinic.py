@@ -12,6 +12,7 @@ PROBLEM = "application/problem+json"
 def test_the_clinic_as_created_at_first_start(client):
     clinic = client.get("/api/v1/clinic", headers=AUTH).json()
     assert {k: v for k, v in clinic.items() if k not in ("id", "business_hours")} == {
+        "reminders": ["1d@10:00", "2h"],
         "name": "Minha Clínica",
         "timezone": "America/Sao_Paulo",
         "locale": "pt-BR",

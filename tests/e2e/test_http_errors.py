@@ -149,6 +149,10 @@ def test_openapi_documents_every_operation_with_its_problems(client):
             if path in ("/health", "/ready", "/metrics") or path.startswith("/api/v1/auth/"):
                 assert operation["security"] == [{}], (method, path)
                 continue
+            if path == "/api/v1/calendar/oauth/callback" or path.endswith("/calendar.ics"):
+                # Public: the signed OAuth state / the feed's token in the URL is the credential.
+                assert operation["security"] == [{}], (method, path)
+                continue
             if path.startswith("/webhooks/whatsapp/cloud/") and method == "get":
                 # Meta's handshake: checked against the verify token, answers 403 otherwise.
                 assert operation["security"] == [{}], (method, path)

@@ -25,7 +25,14 @@ BODIES = {
     ("POST", "/api/v1/customers/{customer_id}/merge"): {"duplicate_id": "nope"},
     ("PATCH", "/api/v1/channels/{channel_id}"): {"name": "Outro nome"},
     ("PATCH", "/api/v1/users/{user_id}"): {"name": "Outro nome"},
+    ("PATCH", "/api/v1/professionals/{professional_id}"): {"name": "Outro nome"},
+    ("PATCH", "/api/v1/appointment-types/{type_id}"): {"name": "Outro nome"},
+    ("POST", "/api/v1/appointments/{appointment_id}/reschedule"): {
+        "start": "2026-11-27T10:00:00-03:00"
+    },
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel"): {"reason": "Outro motivo"},
 }
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
 
 @pytest.fixture
@@ -93,7 +100,62 @@ async def _foreign_ids(api, other_clinic) -> dict[str, str]:
     )
     if upload.status_code == 201:
         ids["media_id"] = upload.json()["id"]
-    return ids
+    return ids | await _agenda(api, beto, chat["customer_id"])
+
+
+async def _agenda(api, headers, customer_id) -> dict[str, str]:
+    """A clinic's professional, appointment type, closure and an appointment (Thursday
+    26/11/2026, 10:00 in São Paulo; the tests' clock stands on the Wednesday before)."""
+    hours = [{"weekday": d, "start": "08:00", "end": "18:00"} for d in WEEKDAYS]
+    professional = await api.post(
+        "/api/v1/professionals", json={"name": "Dra. Bia", "hours": hours}, headers=headers
+    )
+    assert professional.status_code == 201, professional.text
+    kind = await api.post(
+        "/api/v1/appointment-types",
+        json={"name": "Avaliação", "duration_minutes": 30},
+        headers=headers,
+    )
+    assert kind.status_code == 201, kind.text
+    closure = await api.post(
+        "/api/v1/closures", json={"reason": "Recesso", "first_day": "2026-12-24"}, headers=headers
+    )
+    assert closure.status_code == 201, closure.text
+    booked = await api.post(
+        "/api/v1/appointments",
+        json={
+            "customer_id": customer_id,
+            "type_id": kind.json()["id"],
+            "start": "2026-11-26T10:00:00-03:00",
+        },
+        headers=headers,
+    )
+    assert booked.status_code == 201, booked.text
+    return {
+        "professional_id": professional.json()["id"],
+        "type_id": kind.json()["id"],
+        "closure_id": closure.json()["closure"]["id"],
+        "appointment_id": booked.json()["id"],
+    }
+
+
+async def _own_agenda(api, admin) -> dict[str, str]:
+    """The installation's clinic's agenda, with a patient of its own."""
+    [channel] = (await api.get("/api/v1/channels", headers=admin)).json()
+    body = {"message": {"id": "a-1", "from": "+5511987654321", "text": "Oi, clínica A"}}
+    received = await api.post(f"/webhooks/simulator/{channel['id']}", json=body, headers=AUTH)
+    assert received.status_code == 200, received.text
+    return await _agenda(api, admin, received.json()["customer_id"])
+
+
+# Lists that need a query: the clinic's own values (``{own.<name>}``) fill them in.
+LIST_QUERIES = {
+    "/api/v1/appointments": {"from": "2026-11-20", "to": "2026-12-31"},
+    "/api/v1/slots": {"type_id": "{own.type_id}", "from": "2026-11-26"},
+}
+
+# GET routes without ids that are not lists: the public OAuth callback (it needs a code).
+NOT_LISTS = {"/api/v1/calendar/oauth/callback"}
 
 
 def _operations(app):
@@ -127,11 +189,16 @@ async def test_every_operation_answers_404_for_another_clinic_s_ids(both, other_
 async def test_no_list_shows_another_clinic_s_records(both, other_clinic):
     foreign = await _foreign_ids(both, other_clinic)
     admin = _bearer((await _login(both, "admin@clinica.com.br")).json())
+    own = await _own_agenda(both, admin)
     listed = 0
     for method, path, _ in _operations(both.app):
-        if method != "GET" or "{" in path:
+        if method != "GET" or "{" in path or path in NOT_LISTS:
             continue
-        answer = await both.get(path, headers=admin)
+        query = {
+            k: own[v.removeprefix("{own.").removesuffix("}")] if v.startswith("{own.") else v
+            for k, v in LIST_QUERIES.get(path, {}).items()
+        }
+        answer = await both.get(path, headers=admin, params=query)
         assert answer.status_code == 200, (path, answer.text)
         for kind, value in foreign.items():
             assert value not in answer.text, (path, kind)
@@ -160,3 +227,59 @@ async def test_a_webhook_reaches_the_clinic_of_its_channel(both, other_clinic):
     assert len((await both.get("/api/v1/chats", headers=beto)).json()["items"]) == 1
     admin = _bearer((await _login(both, "admin@clinica.com.br")).json())
     assert (await both.get("/api/v1/chats", headers=admin)).json()["items"] == []
+
+
+async def test_another_clinic_s_ids_in_queries_and_bodies_are_not_found(both, other_clinic):
+    """Ids of the agenda also travel in queries and bodies: another clinic's is unknown here
+    (404), or, in a filter, matches nothing."""
+    foreign = await _foreign_ids(both, other_clinic)
+    admin = _bearer((await _login(both, "admin@clinica.com.br")).json())
+    own = await _own_agenda(both, admin)
+    [customer] = (await both.get("/api/v1/customers", headers=admin)).json()["items"]
+    booking = {
+        "customer_id": customer["id"],
+        "type_id": own["type_id"],
+        "professional_id": own["professional_id"],
+        "start": "2026-11-27T10:00:00-03:00",
+    }
+    waiting = {"customer_id": customer["id"], "type_id": own["type_id"]}
+    refused = [
+        ("GET", "/api/v1/slots", {"type_id": foreign["type_id"]}, None),
+        (
+            "GET",
+            "/api/v1/slots",
+            {"type_id": own["type_id"], "professional_id": foreign["professional_id"]},
+            None,
+        ),
+        ("GET", "/api/v1/agenda", {"professional_id": foreign["professional_id"]}, None),
+        *(
+            ("POST", "/api/v1/appointments", None, booking | {name: foreign[name]})
+            for name in ("customer_id", "type_id", "professional_id")
+        ),
+        *(
+            ("POST", "/api/v1/waitlist", None, waiting | {name: foreign[name]})
+            for name in ("customer_id", "type_id", "professional_id")
+        ),
+    ]
+    for method, path, query, body in refused:
+        answer = await both.request(method, path, params=query, json=body, headers=admin)
+        assert answer.status_code == 404, (method, path, query, body, answer.text)
+        assert answer.json()["code"] == "not_found"
+    performed_by = await both.patch(
+        f"/api/v1/appointment-types/{own['type_id']}",
+        json={"professional_ids": [foreign["professional_id"]]},
+        headers=admin,
+    )
+    assert performed_by.status_code == 422  # "no such professional in the clinic"
+    for path, name in (
+        ("/api/v1/appointments", "customer_id"),
+        ("/api/v1/appointments", "professional_id"),
+        ("/api/v1/waitlist", "customer_id"),
+        ("/api/v1/waitlist", "type_id"),
+    ):
+        query = {name: foreign[name], "from": "2026-11-20", "to": "2026-12-31"}
+        if path == "/api/v1/waitlist":
+            query = {name: foreign[name]}
+        answer = await both.get(path, params=query, headers=admin)
+        assert answer.status_code == 200, (path, answer.text)
+        assert answer.json() == [], (path, name)

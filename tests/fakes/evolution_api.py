@@ -70,6 +70,7 @@ class FakeEvolution:
     fileName). Another id answers 400, as Evolution does for a message it cannot find."""
     _scripted: list[tuple[str, int, Any, float]] = attrs.field(factory=list)
     _polls: int = 0
+    _ids_given: dict[str, int] = attrs.field(factory=dict)
 
     def fail_next(self, path_part: str, status: int, body: Any = None, delay: float = 0) -> None:
         """The next request whose path contains ``path_part`` gets ``status`` and ``body``
@@ -153,7 +154,16 @@ class FakeEvolution:
         if controller == "instance":
             return self._instance(action, instance)
         if controller == "message" and action in _SEND_RESPONSES:
-            return 201, fixture(_SEND_RESPONSES[action]), 0
+            answer = fixture(_SEND_RESPONSES[action])
+            key = answer.get("key")
+            if isinstance(key, dict):
+                # Every message WhatsApp takes gets an id of its own (the first of a kind keeps
+                # the documented one).
+                seen = self._ids_given.get(key["id"], 0)
+                self._ids_given[key["id"]] = seen + 1
+                if seen:
+                    key["id"] = f"{key['id']}{seen:04d}"
+            return 201, answer, 0
         if controller == "chat" and action == "markMessageAsRead":
             return 201, fixture("chat_mark_message_as_read_response"), 0
         if controller == "chat" and action == "getBase64FromMediaMessage":

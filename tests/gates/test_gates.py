@@ -46,6 +46,7 @@ FORBIDDEN_IN_CORE = [
     "google",
     "openai",
     "httpx",
+    "aiohttp",
     "sqlite3",
     "cattrs",
     "dependency_injector",

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import pytest
 
 from porfin_adapters.memory.media import MemoryMediaStore
@@ -322,16 +321,14 @@ async def test_an_unreachable_server_is_retryable_and_safe_to_resend(world):
 
 
 async def test_a_lost_answer_is_retryable_but_flagged_as_maybe_delivered(world):
-    def timeout(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("no answer", request=request)
-
     secrets = MemorySecretStore()
     channel = world["channel"]
     channel.secrets["access_token"] = await secrets.put("t", TOKEN)
-    graph = GraphClient(secrets, transport=httpx.MockTransport(timeout))
-    with pytest.raises(GatewayError) as caught:
-        await graph.call(channel, "POST", "1/messages", operation="send", json={})
-    await graph.aclose()
+    with silent_server() as url:
+        graph = GraphClient(secrets, base_url=url, timeout=0.2)
+        with pytest.raises(GatewayError) as caught:
+            await graph.call(channel, "POST", "1/messages", operation="send", json={})
+        await graph.aclose()
     assert caught.value.retryable and caught.value.fields["delivery_unknown"] is True
     assert caught.value.fields["provider_code"] == "timeout"
 
@@ -486,6 +483,18 @@ async def test_a_channel_may_set_its_own_rate(world, fake):
             world["channel"], f"+55119876543{i:02d}", CASES["send_text_request.json"]
         )
     assert world["time"].sleeps == pytest.approx([0.1, 0.1])
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A loopback URL that accepts connections and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
 
 
 @contextmanager

@@ -1,4 +1,7 @@
-"""Kill the sender mid-batch, restart it: every message reaches the (fake) Graph API exactly
+"""The sending outbox against the fake Graph API: Meta's rate limit makes the sender back off
+and finish; a closed window fails at once with Meta's reason.
+
+Kill the sender mid-batch, restart it: every message reaches the (fake) Graph API exactly
 once. What the dead process had sent but not recorded is recognised by its status webhook
 (``biz_opaque_callback_data`` = Porfin's id); what it had claimed but not sent goes after the
 lease."""
@@ -25,9 +28,11 @@ from porfin_adapters.whatsapp_cloud.webhook import StatusUpdate, parse_webhook
 from porfin_core.domain.customer import Identity
 from porfin_core.domain.message import Author, DeliveryStatus, Direction
 from porfin_core.domain.outbound import LEASE, Delivery
+from porfin_core.ports.storage import ChatQuery
 from porfin_core.use_cases.create_channel import NewChannel
 from porfin_core.use_cases.receive_inbound_message import ReceiveMessage
 from porfin_core.use_cases.record_delivery_status import DeliveryReport
+from porfin_core.use_cases.send_staff_message import SendText
 from tests.fakes.graph_api import TOKEN, GraphApiFake
 from tests.support import FixedClock
 
@@ -195,3 +200,56 @@ async def test_a_sender_killed_mid_batch_resumes_without_losing_or_repeating(tmp
     assert set(sends.values()) == {1}  # none sent twice
     assert {m.status for m in messages} == {DeliveryStatus.SENT}
     assert len({m.provider_message_id for m in messages}) == MESSAGES
+
+
+@pytest.fixture
+async def started(tmp_path, graph):
+    graph.reset()
+    container = composition.create_container(_settings(tmp_path, graph))
+    clock = FixedClock(datetime.now(UTC))
+    container.clock.override(providers.Object(clock))
+    await container.storage().open()
+    yield container, clock
+    await container.storage().close()
+    await container.graph_client().aclose()
+
+
+async def _staff_reply(container, text: str):
+    clinic_id, _, _ = await _queue(container, 0)
+    async with container.uow_factory()(read_only=True) as uow:
+        (chat,) = (await uow.chats.list(ChatQuery(clinic_id=clinic_id))).items
+    return await container.send_staff_message()(
+        SendText(clinic_id=clinic_id, chat_id=chat.id, author_id="ana", text=text)
+    )
+
+
+async def test_metas_rate_limit_makes_the_sender_back_off_and_finish(started, graph):
+    container, clock = started
+    graph.fail_next("130429", times=2)
+    message = await _staff_reply(container, "Confirmado!")
+    assert message.status is DeliveryStatus.PENDING  # the outbox retries it
+
+    sender = container.outbound_sender()
+    assert await sender.drain() == 0  # its backoff has not passed
+    clock.advance(seconds=2)
+    assert await sender.drain() == 1  # rate limited again: 4 s more
+    clock.advance(seconds=4)
+    assert await sender.drain() == 1
+    async with container.uow_factory()(read_only=True) as uow:
+        sent = await uow.messages.get(message.clinic_id, message.id)
+    assert sent.status is DeliveryStatus.SENT
+    assert sent.provider_message_id is not None
+    assert sent.provider_message_id.startswith("wamid.FAKE")
+    assert [s["biz_opaque_callback_data"] for s in graph.sent()] == [message.id]
+
+
+async def test_a_closed_window_fails_at_once_with_metas_reason(started, graph):
+    container, clock = started
+    graph.fail_next("131047")
+    message = await _staff_reply(container, "Olá?")
+    assert message.status is DeliveryStatus.FAILED
+    assert message.failure is not None and message.failure.error_code == "131047"
+    assert "24-hour window is closed" in (message.failure.error_detail or "")
+    clock.advance(minutes=30)
+    assert await container.outbound_sender().drain() == 0
+    assert graph.sent() == []

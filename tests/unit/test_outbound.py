@@ -326,3 +326,28 @@ async def test_a_send_whose_echo_was_stored_apart_is_marked_sent_without_stealin
     assert message.status is DeliveryStatus.SENT and message.provider_message_id is None
     assert message.extra["echo_message_id"] != message.id
     assert await delivery_of(container, message) is None
+
+
+async def test_a_provider_naming_two_messages_alike_does_not_block_the_batch(
+    container, installation, clock
+):
+    class SameId:
+        calls = 0
+
+        async def send(self, channel, recipient, message):
+            SameId.calls += 1
+            if SameId.calls <= 2:
+                raise RATE_LIMITED
+            return SendReceipt("3EB0SAME", recipient)
+
+    use(container, SameId())
+    first = await staff_send(container, installation, "Primeira")
+    second = await container.send_staff_message()(
+        SendText(clinic_id=first.clinic_id, chat_id=first.chat_id, author_id="ana", text="Segunda")
+    )
+    clock.advance(seconds=2)
+    assert await container.outbound_sender().drain() == 2
+    stored_first, stored_second = [await stored(container, m) for m in (first, second)]
+    assert {stored_first.status, stored_second.status} == {DeliveryStatus.SENT}
+    ids = {stored_first.provider_message_id, stored_second.provider_message_id}
+    assert ids == {"3EB0SAME", None}

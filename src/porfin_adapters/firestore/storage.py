@@ -14,9 +14,15 @@ docs/storage-firestore.md)::
         pending_statuses/{id}                         (+ _key: channel_id|provider_message_id)
         audit/{seq, 12 digits}                        (+ _at_micros, _facets; see audit.py)
         audit_chain/head                              {seq, hash} of the chain's last record
+        professionals/, appointment_types/, closures/, appointments/, waitlist/,
+        agenda_locks/                                 the agenda (see scheduling.py)
+        calendar_connections/, calendar_links/, calendar_busy/,
+        calendar_feeds/                               calendar sync and feeds (calendar.py)
     {root}channel_index/{channel_id}                  -> clinic_id (webhooks know only the id)
     {root}outbox/{event_id}                           committed, undispatched events
     {root}deliveries/{message_id}                     the sending outbox (+ _due_micros)
+    {root}jobs/{job_id}, {root}job_keys/{key}         durable jobs (see jobs.py)
+    {root}calendar_feed_tokens/{token_hash}           -> clinic and professional of a feed
 
 Documents are the storage converter's output (:func:`to_document`) plus helper fields whose
 names start with ``_``; helpers are stripped before :func:`from_document`. Document ids are
@@ -925,6 +931,10 @@ class FirestoreUnitOfWork:
         self.messages = FirestoreMessageRepository(self._session)
         self.pending_statuses = FirestorePendingStatusRepository(self._session, ids)
         self.deliveries = FirestoreDeliveryRepository(self._session)
+        # Imported here: the jobs module builds on this module's helpers.
+        from porfin_adapters.firestore.jobs import FirestoreJobRepository
+
+        self.jobs = FirestoreJobRepository(self._session)
         # Imported here: the audit module builds on this module's helpers.
         from porfin_adapters.firestore.audit import FirestoreAuditLog
 
@@ -935,6 +945,21 @@ class FirestoreUnitOfWork:
         self.staff = accounts.FirestoreStaffUserRepository(self._session)
         self.refresh_tokens = accounts.FirestoreRefreshTokenRepository(self._session)
         self.account_tokens = accounts.FirestoreAccountTokenRepository(self._session)
+        # Imported here: the scheduling module builds on this module's helpers.
+        from porfin_adapters.firestore import scheduling
+
+        self.professionals = scheduling.FirestoreProfessionalRepository(self._session)
+        self.appointment_types = scheduling.FirestoreAppointmentTypeRepository(self._session)
+        self.closures = scheduling.FirestoreClosureRepository(self._session)
+        self.appointments = scheduling.FirestoreAppointmentRepository(self._session)
+        self.waitlist = scheduling.FirestoreWaitlistRepository(self._session)
+        # Imported here: the calendar module builds on this module's helpers.
+        from porfin_adapters.firestore import calendar
+
+        self.calendar_connections = calendar.FirestoreCalendarConnectionRepository(self._session)
+        self.calendar_links = calendar.FirestoreCalendarLinkRepository(self._session)
+        self.calendar_busy = calendar.FirestoreCalendarBusyRepository(self._session)
+        self.calendar_feeds = calendar.FirestoreCalendarFeedRepository(self._session)
 
     async def __aenter__(self) -> FirestoreUnitOfWork:
         if not self._read_only:

@@ -56,12 +56,23 @@ class MemoryStore:
                 "provider_ids",
                 "pending_statuses",
                 "deliveries",
+                "jobs",
+                "job_keys",
                 "audit",
                 "audit_heads",
                 "staff_users",
                 "refresh_tokens",
                 "account_tokens",
                 "outbox",
+                "professionals",
+                "appointment_types",
+                "closures",
+                "appointments",
+                "waitlist",
+                "calendar_connections",
+                "calendar_links",
+                "calendar_busy",
+                "calendar_feeds",
             )
         }
         self.write_lock = asyncio.Lock()
@@ -353,12 +364,31 @@ class MemoryUnitOfWork:
         self.messages = MemoryMessageRepository(store, self._writes)
         self.pending_statuses = MemoryPendingStatusRepository(store, self._writes, ids)
         self.deliveries = MemoryDeliveryRepository(store, self._writes)
+        # Imported here: the jobs module builds on this module's helpers.
+        from porfin_adapters.memory.jobs import MemoryJobRepository
+
+        self.jobs = MemoryJobRepository(store, self._writes)
         # Imported here: the accounts module builds on this module's helpers.
         from porfin_adapters.memory import accounts
 
         self.staff = accounts.MemoryStaffUserRepository(store, self._writes)
         self.refresh_tokens = accounts.MemoryRefreshTokenRepository(store, self._writes)
         self.account_tokens = accounts.MemoryAccountTokenRepository(store, self._writes)
+        # Imported here: the scheduling module builds on this module's helpers.
+        from porfin_adapters.memory import scheduling
+
+        self.professionals = scheduling.MemoryProfessionalRepository(store, self._writes)
+        self.appointment_types = scheduling.MemoryAppointmentTypeRepository(store, self._writes)
+        self.closures = scheduling.MemoryClosureRepository(store, self._writes)
+        self.appointments = scheduling.MemoryAppointmentRepository(store, self._writes)
+        self.waitlist = scheduling.MemoryWaitlistRepository(store, self._writes)
+        # Imported here: the calendar module builds on this module's helpers.
+        from porfin_adapters.memory import calendar
+
+        self.calendar_connections = calendar.MemoryCalendarConnectionRepository(store, self._writes)
+        self.calendar_links = calendar.MemoryCalendarLinkRepository(store, self._writes)
+        self.calendar_busy = calendar.MemoryCalendarBusyRepository(store, self._writes)
+        self.calendar_feeds = calendar.MemoryCalendarFeedRepository(store, self._writes)
 
     async def __aenter__(self) -> MemoryUnitOfWork:
         if not self._read_only:

@@ -636,6 +636,10 @@ class SqliteUnitOfWork:
         self.messages = SqliteMessageRepository(conn, tracker)
         self.pending_statuses = SqlitePendingStatusRepository(conn, tracker)
         self.deliveries = SqliteDeliveryRepository(conn, tracker)
+        # Imported here: the jobs module builds on this module's helpers.
+        from porfin_adapters.sqlite.jobs import SqliteJobRepository
+
+        self.jobs = SqliteJobRepository(conn, tracker)
         self.audit = SqliteAuditLog(conn, tracker)
         # Imported here: the accounts module builds on this module's helpers.
         from porfin_adapters.sqlite import accounts
@@ -643,6 +647,21 @@ class SqliteUnitOfWork:
         self.staff = accounts.SqliteStaffUserRepository(conn, tracker)
         self.refresh_tokens = accounts.SqliteRefreshTokenRepository(conn, tracker)
         self.account_tokens = accounts.SqliteAccountTokenRepository(conn, tracker)
+        # Imported here: the scheduling module builds on this module's helpers.
+        from porfin_adapters.sqlite import scheduling
+
+        self.professionals = scheduling.SqliteProfessionalRepository(conn, tracker)
+        self.appointment_types = scheduling.SqliteAppointmentTypeRepository(conn, tracker)
+        self.closures = scheduling.SqliteClosureRepository(conn, tracker)
+        self.appointments = scheduling.SqliteAppointmentRepository(conn, tracker)
+        self.waitlist = scheduling.SqliteWaitlistRepository(conn, tracker)
+        # Imported here: the calendar module builds on this module's helpers.
+        from porfin_adapters.sqlite import calendar
+
+        self.calendar_connections = calendar.SqliteCalendarConnectionRepository(conn, tracker)
+        self.calendar_links = calendar.SqliteCalendarLinkRepository(conn, tracker)
+        self.calendar_busy = calendar.SqliteCalendarBusyRepository(conn, tracker)
+        self.calendar_feeds = calendar.SqliteCalendarFeedRepository(conn, tracker)
         return self
 
     async def __aexit__(

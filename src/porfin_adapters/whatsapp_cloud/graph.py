@@ -12,10 +12,11 @@ Meta asks integrations to build on ``error.code`` and ``details``, not on HTTP s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import json as _json
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 
 from porfin_core.domain.channel import Channel
 from porfin_core.errors import GatewayError, NotFound, StorageUnavailable
@@ -129,7 +130,17 @@ def classify(body: Any, http_status: int, *, operation: str = "send") -> Gateway
     return GatewayError(reason, retryable=retryable, **fields)
 
 
-def transport_error(exc: httpx.HTTPError, *, operation: str) -> GatewayError:
+_UNSENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+"""Failures before the request reached the server: sending again is safe."""
+
+_NO_ANSWER = (
+    aiohttp.ClientError,
+    asyncio.TimeoutError,
+)
+"""Failures of a request that got no usable answer (the ones above included)."""
+
+
+def transport_error(exc: BaseException, *, operation: str) -> GatewayError:
     """The :class:`GatewayError` for a request that got no answer.
 
     A request that never reached Meta (connection refused, connect timeout) is safe to send
@@ -137,17 +148,18 @@ def transport_error(exc: httpx.HTTPError, *, operation: str) -> GatewayError:
     accepted: it is retryable too, but flagged ``delivery_unknown`` so a caller that cannot
     reconcile by status webhooks does not send it twice.
     """
-    unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    unsent = isinstance(exc, _UNSENT)
     reason = (
         "WhatsApp could not be reached; retrying"
         if unsent
         else "WhatsApp did not answer in time; the message may or may not have been accepted"
     )
+    timed_out = isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError)
     return GatewayError(
         reason,
         retryable=True,
         provider=PROVIDER,
-        provider_code="timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable",
+        provider_code="timeout" if timed_out else "unreachable",
         reason=reason,
         operation=operation,
         delivery_unknown=not unsent,
@@ -166,7 +178,6 @@ class GraphClient:
         base_url: ``https://graph.facebook.com``, or a local fake in tests.
         api_version: Version used when the channel does not pin one.
         timeout: Seconds for connecting and for each read.
-        transport: An httpx transport (tests); the default opens real connections.
     """
 
     def __init__(
@@ -175,40 +186,36 @@ class GraphClient:
         base_url: str = DEFAULT_GRAPH_URL,
         api_version: str = DEFAULT_API_VERSION,
         timeout: float = 20.0,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._secrets = secrets
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
-        self._timeout = timeout
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
-        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+        self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        """The pooled HTTP client of the running event loop (a new one on another loop)."""
+    def session(self) -> aiohttp.ClientSession:
+        """The pooled HTTP session of the running event loop (a new one on another loop)."""
         loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            self._client = httpx.AsyncClient(
+        if self._session is None or self._loop is not loop:
+            # Every connection stays open for the next request: at hundreds of sends a
+            # second, closing and reopening connections costs more than the sends.
+            self._session = aiohttp.ClientSession(
                 timeout=self._timeout,
-                transport=self._transport,
-                # Every connection stays open for the next request: at hundreds of sends a
-                # second, closing and reopening connections costs more than the sends.
-                limits=httpx.Limits(
-                    max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
-                ),
+                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=60),
+                raise_for_status=False,
             )
-            self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
             self._loop = loop
-        return self._client
+        return self._session
 
     async def aclose(self) -> None:
         """Close pooled connections (the container's ``stop``)."""
-        if self._client is not None:
-            client, self._client, self._loop = self._client, None, None
-            await client.aclose()
+        if self._session is not None:
+            session, loop = self._session, self._loop
+            self._session, self._loop = None, None
+            if not session.closed and loop is asyncio.get_running_loop():
+                await session.close()
 
     def url(self, channel: Channel, path: str) -> str:
         """``<base>/<version>/<path>`` for ``channel`` (its ``api_version`` or the default)."""
@@ -279,36 +286,86 @@ class GraphClient:
                 nothing at all (see :func:`classify`, :func:`transport_error`).
         """
         token = await self.token(channel)
-        client = self.client
+        form: aiohttp.FormData | None = None
+        if files:
+            form = aiohttp.FormData()
+            for name, value in (data or {}).items():
+                form.add_field(name, value)
+            for name, (filename, content, content_type) in files.items():
+                form.add_field(name, content, filename=filename, content_type=content_type)
         try:
-            # Requests wait here rather than in httpx's pool, whose bookkeeping grows with the
-            # square of the requests waiting in it.
-            async with self._slots:
-                response = await client.request(
-                    method,
-                    self.url(channel, path),
-                    headers={"Authorization": f"Bearer {token}"},
-                    json=json,
-                    data=data,
-                    files=files,
-                    params=params,
-                )
-        except httpx.HTTPError as exc:
+            async with self.session.request(
+                method,
+                self.url(channel, path),
+                headers={"Authorization": f"Bearer {token}"},
+                json=json,
+                data=form if form is not None else (dict(data) if data else None),
+                params=params,
+            ) as response:
+                status = response.status
+                raw = await response.read()
+        except _NO_ANSWER as exc:
             raise transport_error(exc, operation=operation) from exc
         try:
-            body = response.json()
+            body = _json.loads(raw) if raw else None
         except ValueError:
             body = None
-        if response.is_success and isinstance(body, dict):
+        success = 200 <= status < 300
+        if success and isinstance(body, dict):
             return body
-        if response.is_success:
+        if success:
             raise GatewayError(
                 "WhatsApp answered something that is not a JSON object",
                 retryable=False,
                 provider=PROVIDER,
                 provider_code="bad_response",
                 reason="WhatsApp answered something that is not a JSON object",
-                http_status=response.status_code,
+                http_status=status,
                 operation=operation,
             )
-        raise classify(body, response.status_code, operation=operation)
+        raise classify(body, status, operation=operation)
+
+    async def download(
+        self,
+        channel: Channel,
+        url: str,
+        *,
+        limit: int,
+        too_large: Callable[[], Exception],
+        operation: str = "media_download",
+    ) -> bytes:
+        """GET ``url`` (a media URL Meta gave) with the channel's token, at most ``limit``
+        bytes.
+
+        Raises:
+            GatewayError: a non-2xx answer (404/408/429/5xx retryable: the 5-minute URL may
+                have expired and a new one may work) or no answer.
+            Exception: ``too_large()`` when the body passes ``limit``.
+        """
+        token = await self.token(channel)
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            async with self.session.get(
+                url, headers={"Authorization": f"Bearer {token}"}
+            ) as response:
+                if not 200 <= response.status < 300:
+                    await response.read()
+                    code = response.status
+                    reason = f"WhatsApp's media URL answered HTTP {code}"
+                    raise GatewayError(
+                        reason,
+                        retryable=code in (404, 408, 429) or code >= 500,
+                        provider=PROVIDER,
+                        provider_code=f"http_{code}",
+                        reason=reason,
+                        operation=operation,
+                    )
+                async for chunk in response.content.iter_chunked(65_536):
+                    total += len(chunk)
+                    if total > limit:
+                        raise too_large()
+                    chunks.append(chunk)
+        except _NO_ANSWER as exc:
+            raise transport_error(exc, operation=operation) from exc
+        return b"".join(chunks)

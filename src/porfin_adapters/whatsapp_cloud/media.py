@@ -15,9 +15,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-
-from porfin_adapters.whatsapp_cloud.graph import PROVIDER, GraphClient, transport_error
+from porfin_adapters.whatsapp_cloud.graph import PROVIDER, GraphClient
 from porfin_core.domain.channel import Channel
 from porfin_core.domain.media import (
     MEDIA_TYPES,
@@ -252,34 +250,9 @@ class CloudApiMedia:
         return meta, await self._download(channel, url, limit, mime)
 
     async def _download(self, channel: Channel, url: str, limit: int, mime: str) -> bytes:
-        token = await self._graph.token(channel)
-        chunks: list[bytes] = []
-        total = 0
-        try:
-            async with self._graph.client.stream(
-                "GET", url, headers={"Authorization": f"Bearer {token}"}
-            ) as response:
-                if not response.is_success:
-                    await response.aread()
-                    reason = f"WhatsApp's media URL answered HTTP {response.status_code}"
-                    raise GatewayError(
-                        reason,
-                        # 404: the 5-minute URL expired; asking for a new one may work.
-                        retryable=response.status_code in (404, 408, 429)
-                        or response.status_code >= 500,
-                        provider=PROVIDER,
-                        provider_code=f"http_{response.status_code}",
-                        reason=reason,
-                        operation="media_download",
-                    )
-                async for chunk in response.aiter_bytes():
-                    total += len(chunk)
-                    if total > limit:
-                        raise _too_large(mime, limit, None)
-                    chunks.append(chunk)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, operation="media_download") from exc
-        return b"".join(chunks)
+        return await self._graph.download(
+            channel, url, limit=limit, too_large=lambda: _too_large(mime, limit, None)
+        )
 
 
 # Graph's answer for an object that does not exist (any more): code 100, subcode 33.

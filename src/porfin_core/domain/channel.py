@@ -110,6 +110,8 @@ _DIGITS = r"[0-9]{1,32}"
 # stored as a plain setting), no query or fragment.
 _BASE_URL = r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?"
 _INSTANCE = r"[A-Za-z0-9_.-]{1,100}"
+_TEMPLATE_NAME = r"[a-z0-9_]{1,512}"
+_LANGUAGE = r"[a-z]{2,3}(_[A-Z]{2})?"
 _MESSAGES_PER_SECOND = r"[1-9][0-9]{0,2}|1000"
 _API_VERSION = r"v[0-9]{1,3}\.[0-9]{1,3}"
 
@@ -135,6 +137,23 @@ PROVIDER_SETTINGS: Mapping[Provider, tuple[ProviderSetting, ...]] = {
             required=False,
             pattern=_API_VERSION,
             description="Graph API version, e.g. v23.0 (default: Porfin's).",
+        ),
+        ProviderSetting(
+            name="reminder_template",
+            place=SettingPlace.SETTING,
+            required=False,
+            pattern=_TEMPLATE_NAME,
+            max_length=512,
+            description="Approved template for appointment reminders outside the 24-hour "
+            "window: body {{1}} patient's first name, {{2}} date and time, {{3}} what and with "
+            "whom; three quick-reply buttons Confirmar, Remarcar, Cancelar.",
+        ),
+        ProviderSetting(
+            name="template_language",
+            place=SettingPlace.SETTING,
+            required=False,
+            pattern=_LANGUAGE,
+            description="Language code of the channel's templates (default: pt_BR).",
         ),
         ProviderSetting(
             name="messages_per_second",

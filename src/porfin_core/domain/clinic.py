@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from porfin_core.domain.phone import normalize_phone
+from porfin_core.domain.reminders import DEFAULT_REMINDERS, read_plan
 from porfin_core.errors import InvalidPhoneNumber, ValidationError
 
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
@@ -126,6 +127,8 @@ class Clinic:
         address: Street address (one line), if given.
         city: City, if given.
         state: Brazilian state (UF, e.g. ``SP``), if given.
+        reminders: When appointment reminders go out (``1d@10:00``: the day before at
+            10:00; ``2h``: two hours before; see :mod:`porfin_core.domain.reminders`).
     """
 
     id: str
@@ -137,6 +140,7 @@ class Clinic:
     address: str | None = None
     city: str | None = None
     state: str | None = None
+    reminders: list[str] = attrs.field(factory=lambda: list(DEFAULT_REMINDERS))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -152,6 +156,14 @@ class Clinic:
             ValidationError: blank, too long or control characters (field ``name``).
         """
         self.name = _text(name, "name", MAX_CLINIC_NAME)
+
+    def plan_reminders(self, rules: list[str]) -> None:
+        """Send appointment reminders at these times (``[]``: none).
+
+        Raises:
+            ValidationError: a malformed or repeated rule, or more than five (``reminders``).
+        """
+        self.reminders = [str(rule) for rule in read_plan(rules)]
 
     def move_to_zone(self, timezone: str) -> None:
         """Use another IANA time zone for every local date and time.

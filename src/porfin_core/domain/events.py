@@ -188,6 +188,124 @@ class ChannelRecovered(DomainEvent):
     degraded_since: datetime | None = None
 
 
+@attrs.frozen(kw_only=True)
+class AppointmentEvent(DomainEvent):
+    """What every appointment event carries, so handlers (reminders, calendar sync, the
+    realtime feed) seldom need to read the appointment.
+
+    Attributes:
+        appointment_id: The appointment.
+        customer_id: The patient.
+        professional_id: Who attends them.
+        start: When it starts (after the change).
+        end: When it ends (after the change).
+        changed_by: Who made the change (a staff user id, ``ai``, ``patient``...), if known.
+    """
+
+    appointment_id: str
+    customer_id: str
+    professional_id: str
+    start: datetime
+    end: datetime
+    changed_by: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AppointmentBooked(AppointmentEvent):
+    """An appointment was booked (status ``requested``); ``source`` is ``ai``, ``staff`` or
+    ``patient``."""
+
+    name: ClassVar[str] = "appointment.booked"
+    type_id: str
+    source: str
+
+
+@attrs.frozen(kw_only=True)
+class AppointmentConfirmed(AppointmentEvent):
+    """The patient (or staff for them) confirmed they will come."""
+
+    name: ClassVar[str] = "appointment.confirmed"
+
+
+@attrs.frozen(kw_only=True)
+class AppointmentRescheduled(AppointmentEvent):
+    """The appointment moved from ``previous_start``-``previous_end`` to ``start``-``end``
+    (and waits for confirmation again)."""
+
+    name: ClassVar[str] = "appointment.rescheduled"
+    previous_start: datetime
+    previous_end: datetime
+
+
+@attrs.frozen(kw_only=True)
+class AppointmentCancelled(AppointmentEvent):
+    """The appointment was cancelled (final): its time is free again."""
+
+    name: ClassVar[str] = "appointment.cancelled"
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class AppointmentAttended(AppointmentEvent):
+    """The patient came (final)."""
+
+    name: ClassVar[str] = "appointment.attended"
+
+
+@attrs.frozen(kw_only=True)
+class AppointmentNoShow(AppointmentEvent):
+    """The patient did not come (final)."""
+
+    name: ClassVar[str] = "appointment.no_show"
+
+
+@attrs.frozen(kw_only=True)
+class WaitlistSlotOffered(DomainEvent):
+    """A freed slot was offered to a waitlisted patient (the entry is now ``offered``); the
+    message that tells them is sent by whoever handles this event."""
+
+    name: ClassVar[str] = "waitlist.slot_offered"
+    entry_id: str
+    customer_id: str
+    type_id: str
+    professional_id: str
+    start: datetime
+    end: datetime
+
+
+@attrs.frozen(kw_only=True)
+class CalendarConnectionRevoked(DomainEvent):
+    """Porfin lost access to a professional's connected calendar (the owner removed it, or
+    the grant expired): staff should ask the professional to connect it again."""
+
+    name: ClassVar[str] = "calendar.revoked"
+    professional_id: str
+    connection_id: str
+
+
+@attrs.frozen(kw_only=True)
+class CalendarChangeUndone(DomainEvent):
+    """An appointment's event was moved (or its length changed) in the professional's
+    calendar; Porfin writes its own times back. Staff should reschedule through Porfin if the
+    move was meant. ``changed``: the owned fields that differed (``start``, ``end``...)."""
+
+    name: ClassVar[str] = "calendar.change_undone"
+    appointment_id: str
+    professional_id: str
+    changed: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class CalendarEventDeleted(DomainEvent):
+    """An appointment's event was deleted in the professional's calendar; the appointment
+    keeps its slot until staff cancel it (the patient is told) or it changes in Porfin (the
+    event is written again)."""
+
+    name: ClassVar[str] = "calendar.event_deleted"
+    appointment_id: str
+    professional_id: str
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.name: cls
     for cls in (
@@ -204,6 +322,16 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ChatRead,
         ChannelDegraded,
         ChannelRecovered,
+        AppointmentBooked,
+        AppointmentConfirmed,
+        AppointmentRescheduled,
+        AppointmentCancelled,
+        AppointmentAttended,
+        AppointmentNoShow,
+        WaitlistSlotOffered,
+        CalendarConnectionRevoked,
+        CalendarChangeUndone,
+        CalendarEventDeleted,
     )
 }
 """Every event class by its stable name."""

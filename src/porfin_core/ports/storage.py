@@ -19,11 +19,25 @@ from porfin_core.domain.chat import Chat, ChatMode, ChatStatus
 from porfin_core.domain.clinic import Clinic
 from porfin_core.domain.customer import Customer, FunnelStage
 from porfin_core.domain.events import DomainEvent
+from porfin_core.domain.jobs import Job
 from porfin_core.domain.message import Message, StatusChange
 from porfin_core.domain.outbound import Delivery
 from porfin_core.domain.staff import AccountToken, RefreshToken, StaffUser
 from porfin_core.pagination import DEFAULT_PAGE_SIZE, Page
 from porfin_core.ports.audit import AuditLog
+from porfin_core.ports.calendar import (
+    CalendarBusyRepository,
+    CalendarConnectionRepository,
+    CalendarFeedRepository,
+    CalendarLinkRepository,
+)
+from porfin_core.ports.scheduling import (
+    AppointmentRepository,
+    AppointmentTypeRepository,
+    ClosureRepository,
+    ProfessionalRepository,
+    WaitlistRepository,
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -303,6 +317,48 @@ class DeliveryRepository(Protocol):
         ...
 
 
+class JobRepository(Protocol):
+    """Durable jobs (see :mod:`porfin_core.domain.jobs`), written in the unit of work of the
+    change that causes them."""
+
+    async def add(self, job: Job) -> Job:
+        """Schedule ``job`` unless its clinic already has a job with its idempotency key
+        (whatever that job's status, or added earlier in this unit of work); returns the job
+        that holds the key: the existing one, or ``job``.
+
+        Two units of work adding one key concurrently: one commits, the other conflicts
+        (``TransactionConflict``) and, retried, finds the first one's job.
+        """
+        ...
+
+    async def get(self, clinic_id: str, job_id: str) -> Job:
+        """Return the job. Raises: NotFound (also for another clinic's job)."""
+        ...
+
+    async def find_by_key(self, clinic_id: str, idempotency_key: str) -> Job | None:
+        """The clinic's job holding ``idempotency_key``, or None."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[Job]:
+        """Active jobs of any clinic whose ``run_at`` is ``now`` or earlier (running ones
+        whose lease ran out included), earliest first (then by id)."""
+        ...
+
+    async def for_subject(self, clinic_id: str, subject: str) -> list[Job]:
+        """Every job of the clinic about ``subject``, whatever its status, by ``run_at``
+        (then id)."""
+        ...
+
+    async def save(self, job: Job) -> None:
+        """Replace a job read in this unit of work (its kind, key, subject and clinic never
+        change).
+
+        Raises:
+            TransactionConflict: the job changed since it was read (SQLite, Firestore).
+        """
+        ...
+
+
 class StaffUserRepository(Protocol):
     """Staff accounts."""
 
@@ -368,7 +424,8 @@ class UnitOfWork(Protocol):
 
     Use as ``async with uow_factory() as uow: ...; await uow.commit()``. Leaving the block
     without committing discards every write. ``audit`` records who did what: its appends
-    commit with the change they describe.
+    commit with the change they describe. The scheduling repositories are described in
+    :mod:`porfin_core.ports.scheduling`, the calendar ones in :mod:`porfin_core.ports.calendar`.
     """
 
     clinics: ClinicRepository
@@ -378,10 +435,20 @@ class UnitOfWork(Protocol):
     messages: MessageRepository
     pending_statuses: PendingStatusRepository
     deliveries: DeliveryRepository
+    jobs: JobRepository
     audit: AuditLog
     staff: StaffUserRepository
     refresh_tokens: RefreshTokenRepository
     account_tokens: AccountTokenRepository
+    professionals: ProfessionalRepository
+    appointment_types: AppointmentTypeRepository
+    closures: ClosureRepository
+    appointments: AppointmentRepository
+    waitlist: WaitlistRepository
+    calendar_connections: CalendarConnectionRepository
+    calendar_links: CalendarLinkRepository
+    calendar_busy: CalendarBusyRepository
+    calendar_feeds: CalendarFeedRepository
 
     def record(self, events: Iterable[DomainEvent]) -> None:
         """Add events to the outbox, committed with the state change."""

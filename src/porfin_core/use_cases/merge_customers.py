@@ -10,6 +10,7 @@ from porfin_core.domain.customer import Customer
 from porfin_core.domain.events import DomainEvent
 from porfin_core.errors import ValidationError
 from porfin_core.ports.clock import Clock
+from porfin_core.ports.scheduling import AppointmentQuery
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
 from porfin_core.use_cases._audit import actor_of
 from porfin_core.use_cases._transaction import transact
@@ -78,7 +79,8 @@ class MergeCustomers:
     along the funnel (:meth:`Customer.absorb`). The duplicate's chats become the survivor's:
     on a channel where the survivor has no chat, the chat moves as it is; where both have one,
     the duplicate's messages move into the survivor's chat (unread count, last message and
-    the 24 h window recomputed, :meth:`Chat.absorb`) and the duplicate's chat is deleted. The
+    the 24 h window recomputed, :meth:`Chat.absorb`) and the duplicate's chat is deleted. Their
+    appointments and waitlist entries become the survivor's. The
     duplicate stays stored, marked ``merged_into`` the survivor: it is no longer listed, found
     by an identity, read or edited (those answer ``NotFound`` naming ``merged_into``). The
     change, a ``customer.merged`` event and an audit record (``customer.merge``) commit
@@ -107,6 +109,14 @@ class MergeCustomers:
             now = self.clock.now()
             changed = survivor.absorb(duplicate)
             chats = await self._merge_chats(uow, survivor, duplicate, actor.id)
+            for appointment in await uow.appointments.list(
+                AppointmentQuery(clinic_id=survivor.clinic_id, customer_id=duplicate.id)
+            ):
+                appointment.customer_id = survivor.id
+                await uow.appointments.save(appointment)
+            for entry in await uow.waitlist.list(survivor.clinic_id, customer_id=duplicate.id):
+                entry.customer_id = survivor.id
+                await uow.waitlist.save(entry)
             # The duplicate first: saving it releases the identities the survivor takes over.
             await uow.customers.save(duplicate)
             await uow.customers.save(survivor)

@@ -46,6 +46,7 @@ class RecordSendOutcomes:
         async def work(uow: UnitOfWork) -> list[Message]:
             now = self.clock.now()
             stored = []
+            named: set[str] = set()  # provider ids given in this batch
             for outcome in outcomes:
                 try:
                     message = await uow.messages.get(outcome.clinic_id, outcome.message_id)
@@ -60,13 +61,20 @@ class RecordSendOutcomes:
                     echo = await uow.messages.find_by_provider_id(
                         message.clinic_id, message.channel_id, outcome.provider_message_id
                     )
-                    if echo is not None:
+                    key = f"{message.channel_id}|{outcome.provider_message_id}"
+                    if echo is None and key in named:
+                        # A provider that named two messages alike: the first keeps the id.
+                        message.extra["duplicate_provider_id"] = outcome.provider_message_id
+                        message.apply_status(StatusChange(DeliveryStatus.SENT, now))
+                        changed = True
+                    elif echo is not None:
                         # The bridge's echo of this send was stored as a message of its own
                         # (it did not match): the send went out; the id stays with the echo.
                         message.extra["echo_message_id"] = echo.id
                         message.apply_status(StatusChange(DeliveryStatus.SENT, now))
                         changed = True
                     else:
+                        named.add(key)
                         message.accepted(outcome.provider_message_id, now)
                         for pending in await uow.pending_statuses.take(
                             message.clinic_id, message.channel_id, outcome.provider_message_id

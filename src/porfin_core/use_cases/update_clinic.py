@@ -47,6 +47,8 @@ class ChangeClinic:
         city: City; ``""`` removes it.
         state: Brazilian state, two-letter UF code (``sp`` or ``SP``); ``""`` removes it.
         business_hours: The complete new opening hours; ``[]`` means none are known.
+        reminders: The complete new reminder plan (``["1d@10:00", "2h"]``); ``[]`` sends no
+            reminders.
         actor: Who asks and from where, for the audit record (default: Porfin itself).
     """
 
@@ -58,6 +60,7 @@ class ChangeClinic:
     city: str | None = None
     state: str | None = None
     business_hours: Sequence[Interval] | None = None
+    reminders: Sequence[str] | None = None
     actor: Actor | None = None
 
 
@@ -110,7 +113,8 @@ class UpdateClinic:
             ValidationError: a blank or over-long text, an unknown time zone (``timezone``),
                 a state that is not a UF (``state``), a malformed or inverted interval
                 (``business_hours[i].opens``/``.closes``/``.weekday``) or overlapping
-                intervals (``business_hours[i]``).
+                intervals (``business_hours[i]``), a malformed reminder plan
+                (``reminders``).
             InvalidPhoneNumber: a phone without its area code or not a phone (``phone``).
         """
         hours = None if command.business_hours is None else _opening_hours(command.business_hours)
@@ -159,3 +163,5 @@ def _apply(clinic: Clinic, command: ChangeClinic, hours: list[OpeningHours] | No
         )
     if hours is not None:
         clinic.set_business_hours(hours)
+    if command.reminders is not None:
+        clinic.plan_reminders(list(command.reminders))

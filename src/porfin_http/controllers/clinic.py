@@ -71,6 +71,7 @@ class ClinicController(Controller):
                 business_hours=None
                 if hours is None
                 else [Interval(WEEKDAYS.index(h.weekday) + 1, h.opens, h.closes) for h in hours],
+                reminders=data.reminders,
                 actor=actor_of(request),
             )
         )

@@ -2,10 +2,10 @@
 
 A connection authenticates (``Authorization: Bearer`` on the upgrade request, or, from a
 browser, which cannot set headers, ``{"action": "auth", "token": ...}`` as its first message),
-gets ``{"type": "ready"}``, then subscribes to ``inbox`` or to single chats. Frames come from
-the clinic's channel (:mod:`porfin_http.realtime`) and pass through the connection's
-:class:`~porfin_http.realtime.View`. The token is checked again at every command and every
-keepalive; a client renews it on the open connection by sending ``auth`` again.
+gets ``{"type": "ready"}``, then subscribes to ``inbox``, to single chats, or to ``agenda``.
+Frames come from the clinic's channel (:mod:`porfin_http.realtime`) and pass through the
+connection's :class:`~porfin_http.realtime.View`. The token is checked again at every command
+and every keepalive; a client renews it on the open connection by sending ``auth`` again.
 """
 
 from __future__ import annotations
@@ -65,9 +65,9 @@ class Auth(msgspec.Struct, tag="auth", tag_field="action", forbid_unknown_fields
 
 
 class Subscribe(msgspec.Struct, tag="subscribe", tag_field="action", forbid_unknown_fields=True):
-    """Start receiving the inbox's events, or one chat's."""
+    """Start receiving the inbox's events, one chat's, or the agenda's (``appointment.*``)."""
 
-    topic: Literal["inbox", "chat"]
+    topic: Literal["inbox", "chat", "agenda"]
     chat_id: ChatId | None = None
     ref: Ref | None = None
 
@@ -271,7 +271,12 @@ class Connection:
         view = self._view
         assert view is not None
         fields: dict[str, Any] = {"topic": command.topic}
-        if command.chat_id is None:
+        if command.topic == "agenda":
+            if not view.sees_agenda:
+                await self._error("forbidden", "this role may not see the agenda", command.ref)
+                return
+            view.agenda = True
+        elif command.chat_id is None:
             view.inbox = True
         else:
             if command.chat_id not in view.chats and len(view.chats) >= MAX_CHAT_SUBSCRIPTIONS:
@@ -303,7 +308,9 @@ class Connection:
         view = self._view
         assert view is not None
         fields: dict[str, Any] = {"topic": command.topic}
-        if command.chat_id is None:
+        if command.topic == "agenda":
+            view.agenda = False
+        elif command.chat_id is None:
             view.inbox = False
         else:
             view.chats.discard(command.chat_id)
