@@ -1,0 +1,1 @@
+"""Mercado Pago (Brazil): PIX payments through ``/v1/payments`` and signed webhooks."""
