@@ -30,6 +30,7 @@ class EventDispatcher:
     def __init__(self, outbox: EventOutbox) -> None:
         self._outbox = outbox
         self._handlers: dict[type[DomainEvent], list[EventHandler]] = defaultdict(list)
+        self._by_class: dict[type[DomainEvent], list[EventHandler]] = {}
         self._queue: asyncio.Queue[list[StoredEvent]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._running = False
@@ -37,6 +38,7 @@ class EventDispatcher:
     def subscribe(self, event_type: type[DomainEvent], handler: EventHandler) -> None:
         """Call ``handler`` for every committed event of ``event_type`` (or a subclass)."""
         self._handlers[event_type].append(handler)
+        self._by_class.clear()
 
     def committed(self, events: list[StoredEvent]) -> None:
         """Hook for the unit-of-work factory: these events were just committed."""
@@ -135,9 +137,13 @@ class EventDispatcher:
         return delivered
 
     def _handlers_for(self, event: DomainEvent) -> list[EventHandler]:
-        return [
-            handler
-            for event_type, handlers in self._handlers.items()
-            if isinstance(event, event_type)
-            for handler in handlers
-        ]
+        # Computed once per event class (the ingest path dispatches thousands a second).
+        found = self._by_class.get(type(event))
+        if found is None:
+            found = self._by_class[type(event)] = [
+                handler
+                for event_type, handlers in self._handlers.items()
+                if isinstance(event, event_type)
+                for handler in handlers
+            ]
+        return found

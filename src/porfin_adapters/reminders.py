@@ -25,6 +25,7 @@ from porfin_core.domain.events import (
     WaitlistSlotOffered,
 )
 from porfin_core.domain.jobs import Job
+from porfin_core.domain.reminders import read_reply
 from porfin_core.errors import JobFailed
 from porfin_core.use_cases.answer_appointment_reminder import AnswerAppointmentReminder
 from porfin_core.use_cases.answer_waitlist_offer import AnswerWaitlistOffer
@@ -35,7 +36,19 @@ from porfin_core.use_cases.plan_appointment_reminders import (
 from porfin_core.use_cases.send_appointment_reminder import SendAppointmentReminder
 from porfin_core.use_cases.send_waitlist_offer import SendWaitlistOffer
 
-_ANSWERABLE = frozenset({"text", "interactive"})
+
+def _may_answer(event: MessageCreated) -> bool:
+    """Whether a patient's message can be an answer (a button, or a brief text such as "1" or
+    "confirmo"), judged from the event alone: most messages cost no read."""
+    if event.kind == "interactive":
+        return True
+    if event.kind != "text":
+        return event.kind is None  # an event stored before kinds were recorded: look
+    text = event.short_text
+    if text is None:
+        return False
+    choice = text.strip().rstrip(".)")
+    return choice.isdigit() or read_reply(text) is not None
 
 
 @attrs.define
@@ -61,9 +74,7 @@ class AppointmentReminders:
 
     async def _read_answer(self, event: DomainEvent) -> None:
         assert isinstance(event, MessageCreated)
-        if event.direction != "inbound" or (
-            event.kind is not None and event.kind not in _ANSWERABLE
-        ):
+        if event.direction != "inbound" or not _may_answer(event):
             return
         if await self.answer(event.clinic_id, event.message_id) is None:
             await self.answer_offer(event.clinic_id, event.message_id)

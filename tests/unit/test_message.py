@@ -142,6 +142,7 @@ def test_created_records_the_event(clock):
             direction="outbound",
             author="staff",
             kind="text",
+            short_text="Olá",  # short texts ride along, for handlers looking for answers
         )
     ]
 

@@ -77,6 +77,8 @@ class MessageCreated(DomainEvent):
 
     ``kind`` is the message's kind (``text``, ``image``...), so handlers can skip what they
     do not care about without a read; events stored before the field existed read as None.
+    ``short_text`` is the text of a short text message (at most :data:`SHORT_TEXT`
+    characters; None otherwise), for handlers looking for brief answers ("1", "confirmo").
     """
 
     name: ClassVar[str] = "message.created"
@@ -85,6 +87,11 @@ class MessageCreated(DomainEvent):
     direction: str
     author: str
     kind: str | None = None
+    short_text: str | None = None
+
+
+SHORT_TEXT = 120
+"""Longest text a :class:`MessageCreated` carries."""
 
 
 @attrs.frozen(kw_only=True)

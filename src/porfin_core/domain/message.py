@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from porfin_core.domain.events import (
+    SHORT_TEXT,
     EventRecorder,
     MessageCreated,
     MessageMediaUpdated,
@@ -170,6 +171,9 @@ class Message(EventRecorder):
                 direction=self.direction.value,
                 author=self.author.value,
                 kind=self.kind.value,
+                short_text=self.body
+                if self.kind is MessageKind.TEXT and self.body and len(self.body) <= SHORT_TEXT
+                else None,
             )
         )
 
