@@ -426,3 +426,23 @@ async def test_merging_a_duplicate_brings_its_appointments_along(container, book
         )
     )
     assert (await _appointment(container, booked)).customer_id == other.customer_id
+
+
+async def test_a_time_chosen_too_late_is_handed_to_a_person(container, booked, clock):
+    await _remind(container, booked, clock)
+    payload = button_payload(booked.appointment.id, ReplyIntent.RESCHEDULE)
+    await _patient_says(
+        container,
+        booked,
+        "wamid.r1",
+        interactive={"type": "button_reply", "id": payload, "title": "Remarcar"},
+    )
+    rows = (await _chat_messages(container, booked))[0].extra["sections"][0]["rows"]
+    clock.current = booked.appointment.start + timedelta(days=30)  # every offered time passed
+    answer = await _patient_says(
+        container,
+        booked,
+        "wamid.r2",
+        interactive={"type": "list_reply", "id": rows[0]["id"], "title": rows[0]["title"]},
+    )
+    assert answer is not None and answer.answer is Answer.TOO_LATE

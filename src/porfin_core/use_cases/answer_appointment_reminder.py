@@ -16,7 +16,7 @@ from porfin_core.domain.customer import Customer
 from porfin_core.domain.message import Direction, Message, MessageKind
 from porfin_core.domain.reminders import ReplyIntent, read_payload, read_reply
 from porfin_core.domain.scheduling import Appointment
-from porfin_core.errors import InvalidStateTransition, NotFound, SlotTaken
+from porfin_core.errors import InvalidStateTransition, NotFound, SlotTaken, ValidationError
 from porfin_core.ports.clock import Clock, IdGenerator
 from porfin_core.ports.formats import Formats
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
@@ -160,7 +160,8 @@ class AnswerAppointmentReminder:
             )
         except SlotTaken:
             return await self._offer_slots(message, appointment, Answer.SLOT_TAKEN)
-        except InvalidStateTransition:
+        except (InvalidStateTransition, ValidationError):
+            # Final meanwhile, or the chosen time has passed: a person takes it from here.
             return await self._reply(message, appointment, Answer.TOO_LATE, _too_late)
         return await self._reply(message, moved.appointment, Answer.RESCHEDULED, self._moved)
 
