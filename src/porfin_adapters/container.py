@@ -25,6 +25,7 @@ from porfin_adapters.jobs import JobWorker
 from porfin_adapters.media_downloads import InboundMediaDownloads
 from porfin_adapters.media_sources import ProviderMediaSources
 from porfin_adapters.outbound import OutboundSender
+from porfin_adapters.pix_qr import SegnoQrRenderer
 from porfin_adapters.rate_limits import build_rate_limiter
 from porfin_adapters.redis.client import redis_client
 from porfin_adapters.reminders import AppointmentReminders
@@ -53,6 +54,7 @@ from porfin_core.use_cases.archive_channel import ArchiveChannel
 from porfin_core.use_cases.book_appointment import BookAppointment
 from porfin_core.use_cases.book_with_any_professional import BookWithAnyProfessional
 from porfin_core.use_cases.cancel_appointment import CancelAppointment
+from porfin_core.use_cases.cancel_charge import CancelCharge
 from porfin_core.use_cases.cancel_jobs import CancelJobs
 from porfin_core.use_cases.change_password import ChangePassword
 from porfin_core.use_cases.claim_due_jobs import ClaimDueJobs
@@ -62,6 +64,7 @@ from porfin_core.use_cases.confirm_appointment import ConfirmAppointment
 from porfin_core.use_cases.confirm_mfa_enrolment import ConfirmMfaEnrolment
 from porfin_core.use_cases.create_appointment_type import CreateAppointmentType
 from porfin_core.use_cases.create_channel import CreateChannel
+from porfin_core.use_cases.create_charge import CreateCharge
 from porfin_core.use_cases.create_professional import CreateProfessional
 from porfin_core.use_cases.create_staff_user import CreateStaffUser
 from porfin_core.use_cases.disconnect_calendar import DisconnectCalendar
@@ -71,6 +74,7 @@ from porfin_core.use_cases.get_agenda import GetAgenda
 from porfin_core.use_cases.get_appointment import GetAppointment
 from porfin_core.use_cases.get_calendar_feed import GetCalendarFeed
 from porfin_core.use_cases.get_channel import GetChannel
+from porfin_core.use_cases.get_charge import GetCharge
 from porfin_core.use_cases.get_chat import GetChat
 from porfin_core.use_cases.get_chat_timeline import GetChatTimeline
 from porfin_core.use_cases.get_clinic import GetClinic
@@ -87,6 +91,7 @@ from porfin_core.use_cases.list_appointments import ListAppointments
 from porfin_core.use_cases.list_audit_records import ListAuditRecords
 from porfin_core.use_cases.list_calendar_connections import ListCalendarConnections
 from porfin_core.use_cases.list_channels import ListChannels
+from porfin_core.use_cases.list_charges import ListCharges
 from porfin_core.use_cases.list_chats import ListChats
 from porfin_core.use_cases.list_closures import ListClosures
 from porfin_core.use_cases.list_customers import ListCustomers
@@ -98,6 +103,7 @@ from porfin_core.use_cases.log_in import LogIn
 from porfin_core.use_cases.log_in_with_identity_provider import LogInWithIdentityProvider
 from porfin_core.use_cases.log_out import LogOut
 from porfin_core.use_cases.mark_attended import MarkAttended
+from porfin_core.use_cases.mark_charge_paid import MarkChargePaid
 from porfin_core.use_cases.mark_no_show import MarkNoShow
 from porfin_core.use_cases.merge_customers import MergeCustomers
 from porfin_core.use_cases.plan_appointment_reminders import PlanAppointmentReminders
@@ -518,6 +524,24 @@ class Container(containers.DeclarativeContainer):
         offer=send_waitlist_offer,
         answer_offer=answer_waitlist_offer,
     )
+
+    # -- charges (embedded PIX: static BR Codes confirmed by staff) ---------------------------
+    qr_renderer = providers.Singleton(SegnoQrRenderer)
+    create_charge = providers.Singleton(
+        CreateCharge,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        formats=formats,
+        media=media_store,
+        qr=qr_renderer,
+    )
+    mark_charge_paid = providers.Singleton(
+        MarkChargePaid, uow_factory=uow_factory, clock=clock, ids=ids
+    )
+    cancel_charge = providers.Singleton(CancelCharge, uow_factory=uow_factory, clock=clock)
+    get_charge = providers.Singleton(GetCharge, uow_factory=uow_factory)
+    list_charges = providers.Singleton(ListCharges, uow_factory=uow_factory)
 
     # -- accounts and sessions --------------------------------------------------------------
     password_hasher = providers.Singleton(Argon2PasswordHasher)

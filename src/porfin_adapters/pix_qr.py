@@ -78,3 +78,11 @@ def br_code_terminal(
         for upper, lower in zip(rows[::2], rows[1::2], strict=True)
     ]
     return "\n".join(lines) + "\n"
+
+
+class SegnoQrRenderer:
+    """The :class:`~porfin_core.ports.charges.QrRenderer` of PIX codes (PNG by segno)."""
+
+    def png(self, br_code: str) -> bytes:
+        """A PNG of the QR code of ``br_code`` (validated first: a broken code is never drawn)."""
+        return br_code_png(br_code)

@@ -11,6 +11,7 @@ from porfin_cli import (
     appointments,
     audit,
     calendar,
+    charges,
     chats,
     customers,
     professionals,
@@ -40,6 +41,7 @@ app.add_typer(calendar.app, name="calendar")
 app.add_typer(users.app, name="users")
 app.add_typer(whatsapp.app, name="whatsapp")
 app.add_typer(appointments.app, name="appointments")
+app.add_typer(charges.app, name="charges")
 app.add_typer(professionals.app, name="professionals")
 app.add_typer(appointment_types.app, name="appointment-types")
 

@@ -73,6 +73,11 @@ class Permission(enum.StrEnum):
     SCHEDULE_MANAGE = "schedule.manage"
     """Set up the agenda: professionals, working hours, appointment types and prices, clinic
     closures."""
+    CHARGES_VIEW = "charges.view"
+    """See the clinic's charges (cobranças) and their payments."""
+    CHARGES_MANAGE = "charges.manage"
+    """Issue charges, confirm payments received by PIX and cancel charges: front-desk work,
+    recorded with who and when in the audit log and the transaction log."""
     AUDIT_READ = "audit.read"
 
 
@@ -87,6 +92,8 @@ _SECRETARY = frozenset(
         Permission.ANALYTICS_BASIC,
         Permission.SCHEDULE_VIEW,
         Permission.APPOINTMENTS_MANAGE,
+        Permission.CHARGES_VIEW,
+        Permission.CHARGES_MANAGE,
     }
 )
 _MANAGER = _SECRETARY | {

@@ -24,6 +24,7 @@ from porfin_http.controllers.audit import AuditController
 from porfin_http.controllers.auth import AuthController, MeController
 from porfin_http.controllers.calendar import CalendarController, calendar_public_handlers
 from porfin_http.controllers.channels import ChannelController
+from porfin_http.controllers.charges import ChargeController
 from porfin_http.controllers.chats import ChatController
 from porfin_http.controllers.clinic import ClinicController
 from porfin_http.controllers.closures import ClosureController
@@ -98,6 +99,7 @@ def create_app(container: Container) -> Litestar:
             AgendaController,
             WaitlistController,
             CalendarController,
+            ChargeController,
         ],
         guards=[authorize],
         response_headers=RATE_LIMIT_HEADERS,

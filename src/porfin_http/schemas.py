@@ -870,6 +870,18 @@ class ClinicOut(msgspec.Struct):
             examples=[["1d@10:00", "2h"]],
         ),
     ]
+    pix_key: Annotated[
+        str | None,
+        msgspec.Meta(description="The clinic's PIX key, canonical (charges' BR Codes use it)."),
+    ] = None
+    pix_merchant_name: Annotated[
+        str | None,
+        msgspec.Meta(description="Receiver name in BR Codes (null: the clinic's name)."),
+    ] = None
+    pix_merchant_city: Annotated[
+        str | None,
+        msgspec.Meta(description="Receiver city in BR Codes (null: the clinic's city)."),
+    ] = None
 
     @classmethod
     def of(cls, clinic: Clinic) -> ClinicOut:
@@ -885,6 +897,9 @@ class ClinicOut(msgspec.Struct):
             state=clinic.state,
             business_hours=[OpeningHoursOut.of(h) for h in clinic.business_hours],
             reminders=list(clinic.reminders),
+            pix_key=clinic.pix_key,
+            pix_merchant_name=clinic.pix_merchant_name,
+            pix_merchant_city=clinic.pix_merchant_city,
         )
 
 
@@ -899,6 +914,8 @@ class ClinicPatch(msgspec.Struct, forbid_unknown_fields=True):
     ``state`` (a UF such as `SP`): null removes the value. ``business_hours``: the complete
     new list (`[]`: none known). ``reminders``: the complete new reminder plan, at most 5
     (`1d@10:00`: the day before at 10:00; `2h`: two hours before; `[]`: no reminders).
+    ``pix_key`` (CPF, CNPJ, e-mail, `+55` phone or random key), ``pix_merchant_name`` and
+    ``pix_merchant_city`` (the receiver shown by banking apps): null removes the value.
     """
 
     name: Annotated[str, msgspec.Meta(max_length=400)] | None = None
@@ -922,3 +939,6 @@ class ClinicPatch(msgspec.Struct, forbid_unknown_fields=True):
         ]
         | None
     ) = None
+    pix_key: OptionalText = msgspec.UNSET
+    pix_merchant_name: OptionalText = msgspec.UNSET
+    pix_merchant_city: OptionalText = msgspec.UNSET

@@ -119,3 +119,25 @@ async def _login(api, email, password=PASSWORD):
 
 def _bearer(session):
     return {"Authorization": f"Bearer {session['access_token']}"}
+
+
+@pytest.fixture
+def http(container, users) -> Iterator[TestClient]:
+    """A synchronous client of an app with one staff user per role (see ``users``)."""
+    with TestClient(create_app(container)) as client:
+        yield client
+
+
+def login(client: TestClient, role: str) -> dict[str, str]:
+    """The bearer header of the ``role`` user (``<role>@clinica.com.br``)."""
+    answer = client.post(
+        "/api/v1/auth/login", json={"email": f"{role}@clinica.com.br", "password": PASSWORD}
+    )
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def ok(answer, status: int = 200):
+    """The JSON of ``answer``, which must have ``status``."""
+    assert answer.status_code == status, answer.text
+    return answer.json()

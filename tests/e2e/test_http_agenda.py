@@ -3,37 +3,14 @@ waitlist and the ``appointment.*`` realtime frames."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from litestar.testing import TestClient
 
-from porfin_http.app import create_app
-from tests.e2e.conftest import AUTH, PASSWORD, simulate
+from tests.e2e.conftest import AUTH, login, ok, simulate
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 # The tests' clock: Wednesday 25/11/2026, 10:00 in São Paulo (13:00 UTC).
 THURSDAY_9 = "2026-11-26T09:00:00-03:00"
 WAIT = 10.0
-
-
-@pytest.fixture
-def http(container, users) -> Iterator[TestClient]:
-    with TestClient(create_app(container)) as client:
-        yield client
-
-
-def login(client: TestClient, role: str) -> dict[str, str]:
-    answer = client.post(
-        "/api/v1/auth/login", json={"email": f"{role}@clinica.com.br", "password": PASSWORD}
-    )
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-def ok(answer, status: int = 200):
-    assert answer.status_code == status, answer.text
-    return answer.json()
 
 
 @pytest.fixture

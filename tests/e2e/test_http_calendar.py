@@ -61,12 +61,6 @@ def container(tmp_path, clock, google) -> Container:
 
 
 @pytest.fixture
-def http(container, users) -> Iterator[TestClient]:
-    with TestClient(create_app(container)) as client:
-        yield client
-
-
-@pytest.fixture
 def agenda(http) -> dict[str, str]:
     manager = login(http, "manager")
     professional = ok(

@@ -20,6 +20,9 @@ def test_the_clinic_as_created_at_first_start(client):
         "address": None,
         "city": None,
         "state": None,
+        "pix_key": None,
+        "pix_merchant_name": None,
+        "pix_merchant_city": None,
     }
     assert clinic["business_hours"][0] == {"weekday": "monday", "opens": "08:00", "closes": "18:00"}
     assert clinic["business_hours"][-1] == {

@@ -31,6 +31,8 @@ BODIES = {
         "start": "2026-11-27T10:00:00-03:00"
     },
     ("POST", "/api/v1/appointments/{appointment_id}/cancel"): {"reason": "Outro motivo"},
+    ("POST", "/api/v1/charges/{charge_id}/mark-paid"): {"amount_cents": 100},
+    ("POST", "/api/v1/charges/{charge_id}/cancel"): {"reason": "Outro motivo"},
 }
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
@@ -100,7 +102,17 @@ async def _foreign_ids(api, other_clinic) -> dict[str, str]:
     )
     if upload.status_code == 201:
         ids["media_id"] = upload.json()["id"]
-    return ids | await _agenda(api, beto, chat["customer_id"])
+    return ids | await _agenda(api, beto, chat["customer_id"]) | await _charge(api, beto, chat)
+
+
+async def _charge(api, headers, chat) -> dict[str, str]:
+    """A charge of the clinic (its PIX key set first), delivered in the patient's chat."""
+    pix = {"pix_key": "beto@outra.com.br", "pix_merchant_city": "Rio de Janeiro"}
+    assert (await api.patch("/api/v1/clinic", json=pix, headers=headers)).status_code == 200
+    body = {"customer_id": chat["customer_id"], "amount_cents": 5000, "description": "Sinal"}
+    charge = await api.post("/api/v1/charges", json=body, headers=headers)
+    assert charge.status_code == 201, charge.text
+    return {"charge_id": charge.json()["id"]}
 
 
 async def _agenda(api, headers, customer_id) -> dict[str, str]:

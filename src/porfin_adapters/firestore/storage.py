@@ -22,6 +22,7 @@ docs/storage-firestore.md)::
     {root}outbox/{event_id}                           committed, undispatched events
     {root}deliveries/{message_id}                     the sending outbox (+ _due_micros)
     {root}jobs/{job_id}, {root}job_keys/{key}         durable jobs (see jobs.py)
+    {root}clinics/{id}/charges, .../transactions       charges, money log (see charges.py)
     {root}calendar_feed_tokens/{token_hash}           -> clinic and professional of a feed
 
 Documents are the storage converter's output (:func:`to_document`) plus helper fields whose
@@ -953,6 +954,11 @@ class FirestoreUnitOfWork:
         self.closures = scheduling.FirestoreClosureRepository(self._session)
         self.appointments = scheduling.FirestoreAppointmentRepository(self._session)
         self.waitlist = scheduling.FirestoreWaitlistRepository(self._session)
+        # Imported here: the charges module builds on this module's helpers.
+        from porfin_adapters.firestore import charges
+
+        self.charges = charges.FirestoreChargeRepository(self._session)
+        self.transactions = charges.FirestoreTransactionLog(self._session)
         # Imported here: the calendar module builds on this module's helpers.
         from porfin_adapters.firestore import calendar
 

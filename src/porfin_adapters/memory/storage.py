@@ -73,6 +73,8 @@ class MemoryStore:
                 "calendar_links",
                 "calendar_busy",
                 "calendar_feeds",
+                "charges",
+                "transactions",
             )
         }
         self.write_lock = asyncio.Lock()
@@ -389,6 +391,11 @@ class MemoryUnitOfWork:
         self.calendar_links = calendar.MemoryCalendarLinkRepository(store, self._writes)
         self.calendar_busy = calendar.MemoryCalendarBusyRepository(store, self._writes)
         self.calendar_feeds = calendar.MemoryCalendarFeedRepository(store, self._writes)
+        # Imported here: the charges module builds on this module's helpers.
+        from porfin_adapters.memory import charges
+
+        self.charges = charges.MemoryChargeRepository(store, self._writes)
+        self.transactions = charges.MemoryTransactionLog(store, self._writes)
 
     async def __aenter__(self) -> MemoryUnitOfWork:
         if not self._read_only:

@@ -130,6 +130,8 @@ class _Tracker:
                 raise TransactionConflict(f"{table} {row_id} changed concurrently")
 
         self.writes.append(update)
+        # A second save of the row in this unit of work guards on the version this one writes.
+        self.versions[(table, row_id)] = version + 1
 
     def execute(self, sql: str, params: tuple[Any, ...]) -> None:
         def run(conn: sqlite3.Connection) -> None:
@@ -655,6 +657,11 @@ class SqliteUnitOfWork:
         self.closures = scheduling.SqliteClosureRepository(conn, tracker)
         self.appointments = scheduling.SqliteAppointmentRepository(conn, tracker)
         self.waitlist = scheduling.SqliteWaitlistRepository(conn, tracker)
+        # Imported here: the charges module builds on this module's helpers.
+        from porfin_adapters.sqlite import charges
+
+        self.charges = charges.SqliteChargeRepository(conn, tracker)
+        self.transactions = charges.SqliteTransactionLog(conn, tracker)
         # Imported here: the calendar module builds on this module's helpers.
         from porfin_adapters.sqlite import calendar
 

@@ -109,6 +109,10 @@ class AuditAction(enum.StrEnum):
     CALENDAR_DISCONNECT = "calendar.disconnect"
     CALENDAR_FEED_TOKEN = "calendar.feed_token"
     """A professional's private calendar feed got a new token (the old one stops working)."""
+    CHARGE_CREATE = "charge.create"
+    CHARGE_MARK_PAID = "charge.mark_paid"
+    """Staff confirmed a payment (``details``: amount_cents, paid_cents, status)."""
+    CHARGE_CANCEL = "charge.cancel"
 
 
 @attrs.frozen(kw_only=True)

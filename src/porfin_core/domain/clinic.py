@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from porfin_core.domain.phone import normalize_phone
+from porfin_core.domain.pix import MAX_CITY_LENGTH, MAX_NAME_LENGTH, normalize_text
+from porfin_core.domain.pix_keys import parse_pix_key
 from porfin_core.domain.reminders import DEFAULT_REMINDERS, read_plan
 from porfin_core.errors import InvalidPhoneNumber, ValidationError
 
@@ -54,6 +56,15 @@ def _text(raw: str, field: str, limit: int) -> str:
         raise ValidationError(f"{field} is longer than {limit} characters", field=field)
     if any(unicodedata.category(ch).startswith("C") for ch in text):
         raise ValidationError(f"{field} holds control characters", field=field)
+    return text
+
+
+def _pix_text(raw: str | None, field: str, limit: int) -> str | None:
+    if raw is None:
+        return None
+    text = normalize_text(raw, limit)
+    if not text:
+        raise ValidationError(f"{field} has no letters a BR Code can carry", field=field)
     return text
 
 
@@ -129,6 +140,11 @@ class Clinic:
         state: Brazilian state (UF, e.g. ``SP``), if given.
         reminders: When appointment reminders go out (``1d@10:00``: the day before at
             10:00; ``2h``: two hours before; see :mod:`porfin_core.domain.reminders`).
+        pix_key: The clinic's PIX key in canonical form (what BR Codes carry), if set.
+        pix_merchant_name: The receiver's name in the clinic's BR Codes (field 59, at most
+            25 ASCII characters); None uses the clinic's name.
+        pix_merchant_city: The receiver's city in BR Codes (field 60, at most 15 ASCII
+            characters); None uses the clinic's city.
     """
 
     id: str
@@ -141,6 +157,9 @@ class Clinic:
     city: str | None = None
     state: str | None = None
     reminders: list[str] = attrs.field(factory=lambda: list(DEFAULT_REMINDERS))
+    pix_key: str | None = None
+    pix_merchant_name: str | None = None
+    pix_merchant_city: str | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -205,6 +224,38 @@ class Clinic:
         self.address = None if address is None else _text(address, "address", MAX_ADDRESS)
         self.city = None if city is None else _text(city, "city", MAX_CITY)
         self.state = uf
+
+    def set_pix(
+        self, *, key: str | None, merchant_name: str | None, merchant_city: str | None
+    ) -> None:
+        """The PIX key and the receiver's name and city for BR Codes; None clears a part.
+
+        The key is stored in canonical form (digits of a CPF, ``+55...`` of a phone...). Name
+        and city are stored as their BR Code form: ASCII, at most 25 and 15 characters.
+
+        Raises:
+            ValidationError: a key of no known kind or with wrong check digits (field
+                ``pix_key``, ``reason`` the rule), a name or city with nothing left once
+                written in ASCII (``pix_merchant_name``, ``pix_merchant_city``).
+        """
+        canonical = None
+        if key is not None:
+            try:
+                canonical = parse_pix_key(key).value
+            except ValidationError as exc:
+                raise ValidationError(exc.message, **(exc.fields | {"field": "pix_key"})) from exc
+        self.pix_key = canonical
+        self.pix_merchant_name = _pix_text(merchant_name, "pix_merchant_name", MAX_NAME_LENGTH)
+        self.pix_merchant_city = _pix_text(merchant_city, "pix_merchant_city", MAX_CITY_LENGTH)
+
+    def pix_receiver(self) -> tuple[str, str, str] | None:
+        """The key, merchant name and city of the clinic's BR Codes (name and city fall back
+        on the clinic's name and city); None when a part is missing."""
+        name = self.pix_merchant_name or normalize_text(self.name, MAX_NAME_LENGTH)
+        city = self.pix_merchant_city or normalize_text(self.city or "", MAX_CITY_LENGTH)
+        if self.pix_key is None or not name or not city:
+            return None
+        return self.pix_key, name, city
 
     def set_business_hours(self, hours: Iterable[OpeningHours]) -> None:
         """Replace the opening hours (an empty list: no staffed hours known).

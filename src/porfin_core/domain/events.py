@@ -313,6 +313,42 @@ class CalendarEventDeleted(DomainEvent):
     professional_id: str
 
 
+@attrs.frozen(kw_only=True)
+class ChargeEvent(DomainEvent):
+    """Something happened to a charge."""
+
+    charge_id: str
+    customer_id: str
+    amount_cents: int
+    by: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ChargeCreated(ChargeEvent):
+    """A charge was issued to a patient."""
+
+    name: ClassVar[str] = "charge.created"
+    provider: str = "embedded"
+    appointment_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ChargePaid(ChargeEvent):
+    """The payments of a charge reached its amount (``paid_cents`` may exceed it)."""
+
+    name: ClassVar[str] = "charge.paid"
+    paid_cents: int = 0
+    appointment_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ChargeCancelled(ChargeEvent):
+    """Staff cancelled a pending charge (final)."""
+
+    name: ClassVar[str] = "charge.cancelled"
+    reason: str = ""
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.name: cls
     for cls in (
@@ -339,6 +375,9 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         CalendarConnectionRevoked,
         CalendarChangeUndone,
         CalendarEventDeleted,
+        ChargeCreated,
+        ChargePaid,
+        ChargeCancelled,
     )
 }
 """Every event class by its stable name."""

@@ -31,6 +31,7 @@ from porfin_core.ports.calendar import (
     CalendarFeedRepository,
     CalendarLinkRepository,
 )
+from porfin_core.ports.charges import ChargeRepository, TransactionLog
 from porfin_core.ports.scheduling import (
     AppointmentRepository,
     AppointmentTypeRepository,
@@ -425,7 +426,8 @@ class UnitOfWork(Protocol):
     Use as ``async with uow_factory() as uow: ...; await uow.commit()``. Leaving the block
     without committing discards every write. ``audit`` records who did what: its appends
     commit with the change they describe. The scheduling repositories are described in
-    :mod:`porfin_core.ports.scheduling`, the calendar ones in :mod:`porfin_core.ports.calendar`.
+    :mod:`porfin_core.ports.scheduling`, the calendar ones in :mod:`porfin_core.ports.calendar`,
+    the charges and the money log in :mod:`porfin_core.ports.charges`.
     """
 
     clinics: ClinicRepository
@@ -449,6 +451,8 @@ class UnitOfWork(Protocol):
     calendar_links: CalendarLinkRepository
     calendar_busy: CalendarBusyRepository
     calendar_feeds: CalendarFeedRepository
+    charges: ChargeRepository
+    transactions: TransactionLog
 
     def record(self, events: Iterable[DomainEvent]) -> None:
         """Add events to the outbox, committed with the state change."""

@@ -11,6 +11,7 @@ from porfin_core.domain.message import (
     Author,
     DeliveryStatus,
     Direction,
+    MediaRef,
     Message,
     MessageKind,
     StatusChange,
@@ -37,10 +38,12 @@ async def queue_message(
     now: datetime,
     ids: IdGenerator,
     author: Author = Author.SYSTEM,
+    media: MediaRef | None = None,
 ) -> Message:
     """Add an outbound message to ``chat`` and its delivery to the sending outbox, in ``uow``
     (the caller commits). The outbound sender sends it after the commit; unlike a staff
-    reply it leaves the chat's mode and assignee alone."""
+    reply it leaves the chat's mode and assignee alone. ``media`` names the file of an
+    image, document... message (a file of the media store: ``stored_path``)."""
     message = Message(
         id=ids.new_id(),
         clinic_id=chat.clinic_id,
@@ -50,6 +53,7 @@ async def queue_message(
         author=author,
         kind=kind,
         body=body,
+        media=media,
         extra=extra,
         status=DeliveryStatus.PENDING,
         history=[StatusChange(DeliveryStatus.PENDING, now)],

@@ -1,4 +1,5 @@
-"""Change the clinic's settings: name, time zone, contact, address and opening hours."""
+"""Change the clinic's settings: name, time zone, contact, address, opening hours, reminders
+and PIX receiver."""
 
 from __future__ import annotations
 
@@ -49,6 +50,10 @@ class ChangeClinic:
         business_hours: The complete new opening hours; ``[]`` means none are known.
         reminders: The complete new reminder plan (``["1d@10:00", "2h"]``); ``[]`` sends no
             reminders.
+        pix_key: The clinic's PIX key (CPF, CNPJ, e-mail, +55 phone or random key);
+            ``""`` removes it.
+        pix_merchant_name: The receiver's name in BR Codes; ``""`` uses the clinic's name.
+        pix_merchant_city: The receiver's city in BR Codes; ``""`` uses the clinic's city.
         actor: Who asks and from where, for the audit record (default: Porfin itself).
     """
 
@@ -61,6 +66,9 @@ class ChangeClinic:
     state: str | None = None
     business_hours: Sequence[Interval] | None = None
     reminders: Sequence[str] | None = None
+    pix_key: str | None = None
+    pix_merchant_name: str | None = None
+    pix_merchant_city: str | None = None
     actor: Actor | None = None
 
 
@@ -114,7 +122,8 @@ class UpdateClinic:
                 a state that is not a UF (``state``), a malformed or inverted interval
                 (``business_hours[i].opens``/``.closes``/``.weekday``) or overlapping
                 intervals (``business_hours[i]``), a malformed reminder plan
-                (``reminders``).
+                (``reminders``), an invalid PIX key (``pix_key``), a merchant name or city
+                with no ASCII letters (``pix_merchant_name``, ``pix_merchant_city``).
             InvalidPhoneNumber: a phone without its area code or not a phone (``phone``).
         """
         hours = None if command.business_hours is None else _opening_hours(command.business_hours)
@@ -165,3 +174,14 @@ def _apply(clinic: Clinic, command: ChangeClinic, hours: list[OpeningHours] | No
         clinic.set_business_hours(hours)
     if command.reminders is not None:
         clinic.plan_reminders(list(command.reminders))
+    pix = (command.pix_key, command.pix_merchant_name, command.pix_merchant_city)
+    if pix != (None, None, None):
+        key, name, city = (
+            current if new is None else _blank_is_none(new)
+            for current, new in zip(
+                (clinic.pix_key, clinic.pix_merchant_name, clinic.pix_merchant_city),
+                pix,
+                strict=True,
+            )
+        )
+        clinic.set_pix(key=key, merchant_name=name, merchant_city=city)

@@ -72,6 +72,9 @@ class ClinicController(Controller):
                 if hours is None
                 else [Interval(WEEKDAYS.index(h.weekday) + 1, h.opens, h.closes) for h in hours],
                 reminders=data.reminders,
+                pix_key=_clearable(data.pix_key),
+                pix_merchant_name=_clearable(data.pix_merchant_name),
+                pix_merchant_city=_clearable(data.pix_merchant_city),
                 actor=actor_of(request),
             )
         )

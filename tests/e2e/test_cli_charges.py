@@ -1,0 +1,104 @@
+"""``porfin charges``: set the clinic's PIX key, issue a charge to a patient who wrote in,
+record a partial then the full payment, list; money shown as "R$ 1.234,56"."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from porfin_cli.charges import parse_amount
+from porfin_cli.main import app
+from porfin_core.domain.pix import parse_br_code
+
+
+@pytest.fixture
+def porfin(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORFIN_ADMIN_TOKEN", raising=False)
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, [*args, "--data-dir", str(tmp_path)])
+
+    return run
+
+
+def _json(result):
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [("150", 15000), ("150,5", 15050), ("1.234,56", 123456), ("R$ 1.234,56", 123456), ("0.99", 99)],
+)
+def test_amounts_are_read_as_people_write_them(text, cents):
+    assert parse_amount(text) == cents
+
+
+def test_issue_pay_in_parts_and_list(porfin):
+    patient = _json(porfin("simulate", "Oi", "--from", "+5511987654321", "--json"))
+    customer = patient["customer_id"]
+    refused = porfin(
+        "charges", "create", "--customer", customer, "--amount", "10", "--description", "x"
+    )
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert "PIX" in refused.stderr and "validation_error" in refused.stderr
+    assert (
+        porfin("charges", "set-pix", "--key", "+55 11 98765-4321", "--city", "Campinas").exit_code
+        == 0
+    )
+
+    issued = porfin(
+        "charges",
+        "create",
+        "--customer",
+        customer,
+        "--amount",
+        "1.234,56",
+        "--description",
+        "Tratamento",
+    )
+    assert issued.exit_code == 0, issued.output
+    assert "Cobrança emitida: R$ 1.234,56 — Tratamento." in issued.stdout
+    created = _json(
+        porfin(
+            "charges",
+            "create",
+            "--customer",
+            customer,
+            "--amount",
+            "150,00",
+            "--description",
+            "Sinal",
+            "--no-send",
+            "--json",
+        )
+    )
+    charge = created["charge"]
+    assert created["sent"] is False
+    assert parse_br_code(charge["br_code"]).amount_cents == 15000
+
+    partial = porfin("charges", "mark-paid", charge["id"], "--amount", "50")
+    assert partial.exit_code == 0, partial.output
+    assert "Pagamento registrado: R$ 50,00." in partial.stdout
+    assert "pendente: pago R$ 50,00 de R$ 150,00" in partial.stdout
+    paid = _json(porfin("charges", "mark-paid", charge["id"], "--reference", "E99", "--json"))
+    assert paid["charge"]["status"] == "paid" and paid["received_cents"] == 10000
+    assert [t["amount_cents"] for t in paid["charge"]["transactions"]] == [5000, 10000]
+    again = porfin("charges", "mark-paid", charge["id"])
+    assert again.exit_code == 1 and "invalid_state" in again.stderr
+
+    listed = porfin("charges", "list")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.stdout.splitlines()
+    assert lines[0].endswith("R$ 150,00  paga  Sinal")
+    assert "R$ 1.234,56  pendente  Tratamento" in lines[1]
+    assert [c["id"] for c in _json(porfin("charges", "list", "--status", "paid", "--json"))] == [
+        charge["id"]
+    ]
+    bad = porfin(
+        "charges", "create", "--customer", customer, "--amount", "abc", "--description", "x"
+    )
+    assert bad.exit_code == 1 and bad.stderr.startswith("erro: valor inválido")
