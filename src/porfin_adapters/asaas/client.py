@@ -20,7 +20,6 @@ numbers and answers are parsed with ``parse_float=Decimal``, so no float touches
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from decimal import Decimal
@@ -29,6 +28,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
+from porfin_adapters.http import NO_ANSWER, LoopSession, no_answer_error
 from porfin_core.errors import GatewayError, NotFound, ValidationError
 
 PRODUCTION_URL = "https://api.asaas.com/v3"
@@ -98,13 +98,6 @@ def classify(body: Any, http_status: int, *, operation: str) -> Exception:
     return GatewayError(reason, retryable=retryable, reason=reason, **fields)
 
 
-_UNSENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-"""Failures before the request reached the server: sending again is safe."""
-
-_NO_ANSWER = (aiohttp.ClientError, asyncio.TimeoutError)
-"""Failures of a request that got no usable answer (the ones above included)."""
-
-
 def transport_error(exc: BaseException, *, operation: str) -> GatewayError:
     """The :class:`GatewayError` for a request that got no answer.
 
@@ -113,21 +106,12 @@ def transport_error(exc: BaseException, *, operation: str) -> GatewayError:
     ``delivery_unknown``; :meth:`AsaasGateway.create_charge` is safe to retry anyway, because
     it looks the payment up by its ``externalReference`` before creating one.
     """
-    unsent = isinstance(exc, _UNSENT)
-    reason = (
-        "Asaas could not be reached; retrying"
-        if unsent
-        else "Asaas did not answer; the request may or may not have been carried out"
-    )
-    timed_out = isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError)
-    return GatewayError(
-        reason,
-        retryable=True,
+    return no_answer_error(
+        exc,
         provider=PROVIDER,
-        provider_code="timeout" if timed_out else "unreachable",
-        reason=reason,
         operation=operation,
-        delivery_unknown=not unsent,
+        unreachable="Asaas could not be reached; retrying",
+        lost="Asaas did not answer; the request may or may not have been carried out",
     )
 
 
@@ -143,30 +127,16 @@ class AsaasClient:
     def __init__(self, api_key: str, base_url: str = SANDBOX_URL, timeout: float = 20.0) -> None:
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http = LoopSession(timeout, MAX_CONNECTIONS)
 
     @property
     def session(self) -> aiohttp.ClientSession:
         """The pooled HTTP session of the running event loop (a new one on another loop)."""
-        loop = asyncio.get_running_loop()
-        if self._session is None or self._loop is not loop:
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout,
-                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=60),
-                raise_for_status=False,
-            )
-            self._loop = loop
-        return self._session
+        return self._http.get()
 
     async def aclose(self) -> None:
         """Close pooled connections (the container's ``stop``)."""
-        if self._session is not None:
-            session, loop = self._session, self._loop
-            self._session, self._loop = None, None
-            if not session.closed and loop is asyncio.get_running_loop():
-                await session.close()
+        await self._http.aclose()
 
     async def call(
         self,
@@ -204,7 +174,7 @@ class AsaasClient:
             ) as response:
                 status = response.status
                 raw = await response.read()
-        except _NO_ANSWER as exc:
+        except NO_ANSWER as exc:
             raise transport_error(exc, operation=operation) from exc
         try:
             body = decode(raw) if raw else None

@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 import attrs
 
+from porfin_adapters.http import NO_ANSWER, LoopSession, never_sent, timed_out
 from porfin_core.errors import (
     CalendarError,
     CalendarEventChanged,
@@ -124,25 +125,21 @@ def classify(answer: Answer, *, operation: str) -> CalendarError:
     return CalendarError(explanation, retryable=retryable, **fields)
 
 
-_UNSENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-_NO_ANSWER = (aiohttp.ClientError, asyncio.TimeoutError)
-
-
 def transport_error(exc: BaseException, *, operation: str) -> CalendarError:
     """The retryable :class:`CalendarError` for a request that got no answer."""
-    timed_out = isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError)
+    waited = timed_out(exc)
     reason = (
         "Google could not be reached"
-        if isinstance(exc, _UNSENT)
+        if never_sent(exc)
         else "Google did not answer in time"
-        if timed_out
+        if waited
         else "the connection to Google failed"
     )
     return CalendarError(
         reason,
         retryable=True,
         provider=PROVIDER,
-        provider_code="timeout" if timed_out else "unreachable",
+        provider_code="timeout" if waited else "unreachable",
         reason=reason,
         operation=operation,
     )
@@ -232,30 +229,16 @@ class HttpSession:
     """
 
     def __init__(self, timeout: float = 20.0) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http = LoopSession(timeout, MAX_CONNECTIONS)
 
     @property
     def session(self) -> aiohttp.ClientSession:
         """The pooled session of the running event loop (a new one on another loop)."""
-        loop = asyncio.get_running_loop()
-        if self._session is None or self._loop is not loop:
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout,
-                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=60),
-                raise_for_status=False,
-            )
-            self._loop = loop
-        return self._session
+        return self._http.get()
 
     async def aclose(self) -> None:
         """Close pooled connections."""
-        if self._session is not None:
-            session, loop = self._session, self._loop
-            self._session, self._loop = None, None
-            if not session.closed and loop is asyncio.get_running_loop():
-                await session.close()
+        await self._http.aclose()
 
     async def send(
         self,
@@ -285,7 +268,7 @@ class HttpSession:
                 status = response.status
                 answer_headers = {k.lower(): v for k, v in response.headers.items()}
                 raw = await response.read()
-        except _NO_ANSWER as exc:
+        except NO_ANSWER as exc:
             raise transport_error(exc, operation=operation) from exc
         try:
             body = json.loads(raw) if raw else None

@@ -17,13 +17,13 @@ request may have been accepted).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 
+from porfin_adapters.http import NO_ANSWER, LoopSession, no_answer_error
 from porfin_core.errors import (
     GatewayError,
     InvalidCredentials,
@@ -44,31 +44,16 @@ from .signature import signature_valid
 DEFAULT_BASE_URL = "https://api.mercadopago.com"
 PROVIDER = "mercadopago"
 
-_UNSENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-"""Failures before the request reached the server: sending again is safe."""
-
-_NO_ANSWER = (aiohttp.ClientError, asyncio.TimeoutError)
-"""Failures of a request that got no usable answer (the ones above included)."""
-
 
 def transport_error(exc: BaseException, *, operation: str) -> GatewayError:
     """The retryable :class:`GatewayError` for a request that got no answer
     (``delivery_unknown`` unless it surely never reached Mercado Pago)."""
-    unsent = isinstance(exc, _UNSENT)
-    reason = (
-        "Mercado Pago could not be reached; retrying"
-        if unsent
-        else "Mercado Pago did not answer; the request may or may not have been accepted"
-    )
-    timed_out = isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError)
-    return GatewayError(
-        reason,
-        retryable=True,
+    return no_answer_error(
+        exc,
         provider=PROVIDER,
-        provider_code="timeout" if timed_out else "unreachable",
-        reason=reason,
         operation=operation,
-        delivery_unknown=not unsent,
+        unreachable="Mercado Pago could not be reached; retrying",
+        lost="Mercado Pago did not answer; the request may or may not have been accepted",
     )
 
 
@@ -157,32 +142,18 @@ class MercadoPagoGateway:
         self._zone = time_zone
         self._max_age = max_webhook_age
         self._now = now
-        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http = LoopSession(timeout, MAX_CONNECTIONS)
 
     # -- HTTP -----------------------------------------------------------------------------
 
     @property
     def session(self) -> aiohttp.ClientSession:
         """The pooled HTTP session of the running event loop (a new one on another loop)."""
-        loop = asyncio.get_running_loop()
-        if self._session is None or self._loop is not loop:
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout,
-                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=60),
-                raise_for_status=False,
-            )
-            self._loop = loop
-        return self._session
+        return self._http.get()
 
     async def aclose(self) -> None:
         """Close pooled connections (the container's ``stop``)."""
-        if self._session is not None:
-            session, loop = self._session, self._loop
-            self._session, self._loop = None, None
-            if not session.closed and loop is asyncio.get_running_loop():
-                await session.close()
+        await self._http.aclose()
 
     async def _call(
         self,
@@ -202,7 +173,7 @@ class MercadoPagoGateway:
             ) as response:
                 status = response.status
                 raw = await response.read()
-        except _NO_ANSWER as exc:
+        except NO_ANSWER as exc:
             raise transport_error(exc, operation=operation) from exc
         try:
             parsed = payloads.loads(raw) if raw else None

@@ -11,13 +11,13 @@ Meta asks integrations to build on ``error.code`` and ``details``, not on HTTP s
 
 from __future__ import annotations
 
-import asyncio
 import json as _json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
 
+from porfin_adapters.http import NO_ANSWER, LoopSession, no_answer_error
 from porfin_core.domain.channel import Channel
 from porfin_core.errors import GatewayError, NotFound, StorageUnavailable
 from porfin_core.ports.secrets import SecretStore
@@ -130,16 +130,6 @@ def classify(body: Any, http_status: int, *, operation: str = "send") -> Gateway
     return GatewayError(reason, retryable=retryable, **fields)
 
 
-_UNSENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-"""Failures before the request reached the server: sending again is safe."""
-
-_NO_ANSWER = (
-    aiohttp.ClientError,
-    asyncio.TimeoutError,
-)
-"""Failures of a request that got no usable answer (the ones above included)."""
-
-
 def transport_error(exc: BaseException, *, operation: str) -> GatewayError:
     """The :class:`GatewayError` for a request that got no answer.
 
@@ -148,26 +138,17 @@ def transport_error(exc: BaseException, *, operation: str) -> GatewayError:
     accepted: it is retryable too, but flagged ``delivery_unknown`` so a caller that cannot
     reconcile by status webhooks does not send it twice.
     """
-    unsent = isinstance(exc, _UNSENT)
-    reason = (
-        "WhatsApp could not be reached; retrying"
-        if unsent
-        else "WhatsApp did not answer in time; the message may or may not have been accepted"
-    )
-    timed_out = isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError)
-    return GatewayError(
-        reason,
-        retryable=True,
+    return no_answer_error(
+        exc,
         provider=PROVIDER,
-        provider_code="timeout" if timed_out else "unreachable",
-        reason=reason,
         operation=operation,
-        delivery_unknown=not unsent,
+        unreachable="WhatsApp could not be reached; retrying",
+        lost="WhatsApp did not answer in time; the message may or may not have been accepted",
     )
 
 
 MAX_CONNECTIONS = 100
-"""Connections to the Graph API kept open at most (and requests in flight)."""
+"""Connections to the Graph API kept open at most."""
 
 
 class GraphClient:
@@ -190,32 +171,16 @@ class GraphClient:
         self._secrets = secrets
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
-        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http = LoopSession(timeout, MAX_CONNECTIONS)
 
     @property
     def session(self) -> aiohttp.ClientSession:
         """The pooled HTTP session of the running event loop (a new one on another loop)."""
-        loop = asyncio.get_running_loop()
-        if self._session is None or self._loop is not loop:
-            # Every connection stays open for the next request: at hundreds of sends a
-            # second, closing and reopening connections costs more than the sends.
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout,
-                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=60),
-                raise_for_status=False,
-            )
-            self._loop = loop
-        return self._session
+        return self._http.get()
 
     async def aclose(self) -> None:
         """Close pooled connections (the container's ``stop``)."""
-        if self._session is not None:
-            session, loop = self._session, self._loop
-            self._session, self._loop = None, None
-            if not session.closed and loop is asyncio.get_running_loop():
-                await session.close()
+        await self._http.aclose()
 
     def url(self, channel: Channel, path: str) -> str:
         """``<base>/<version>/<path>`` for ``channel`` (its ``api_version`` or the default)."""
@@ -304,7 +269,7 @@ class GraphClient:
             ) as response:
                 status = response.status
                 raw = await response.read()
-        except _NO_ANSWER as exc:
+        except NO_ANSWER as exc:
             raise transport_error(exc, operation=operation) from exc
         try:
             body = _json.loads(raw) if raw else None
@@ -366,6 +331,6 @@ class GraphClient:
                     if total > limit:
                         raise too_large()
                     chunks.append(chunk)
-        except _NO_ANSWER as exc:
+        except NO_ANSWER as exc:
             raise transport_error(exc, operation=operation) from exc
         return b"".join(chunks)

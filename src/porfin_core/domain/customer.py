@@ -455,3 +455,9 @@ class Customer(EventRecorder):
         """True when the name is only the phone or an identity's value (no profile name was
         ever known)."""
         return self.name == self.phone or any(i.value == self.name for i in self.identities)
+
+
+def first_name(name: str | None) -> str:
+    """The first word of a patient's name, to greet them ("" when unknown or a number)."""
+    word = (name or "").split(maxsplit=1)[0] if (name or "").strip() else ""
+    return "" if any(ch.isdigit() for ch in word) else word

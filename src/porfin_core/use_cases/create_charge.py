@@ -11,7 +11,7 @@ from porfin_core.domain.audit import Actor, AuditAction
 from porfin_core.domain.channel import Provider
 from porfin_core.domain.charges import Charge, txid_for
 from porfin_core.domain.chat import Chat
-from porfin_core.domain.customer import Customer
+from porfin_core.domain.customer import Customer, first_name
 from porfin_core.domain.media import MediaKind, StoredMedia
 from porfin_core.domain.message import MediaRef, Message, MessageKind
 from porfin_core.domain.pix import generate_static_br_code
@@ -25,7 +25,6 @@ from porfin_core.use_cases._audit import actor_of
 from porfin_core.use_cases._charges import charge_audit
 from porfin_core.use_cases._outbound import patient_chat, queue_message
 from porfin_core.use_cases._transaction import transact
-from porfin_core.use_cases.send_appointment_reminder import first_name
 
 NO_PIX_KEY = (
     "the clinic has no PIX key: set pix_key (and the merchant name and city, or the clinic's "

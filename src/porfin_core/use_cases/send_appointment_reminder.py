@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from porfin_core.domain.channel import Provider
-from porfin_core.domain.customer import ConsentPurpose
+from porfin_core.domain.customer import ConsentPurpose, first_name
 from porfin_core.domain.message import Message, MessageKind
 from porfin_core.domain.reminders import BUTTON_TITLES, ReplyIntent, button_payload
 from porfin_core.domain.scheduling import Appointment
@@ -19,12 +19,6 @@ from porfin_core.use_cases._outbound import patient_chat, queue_message
 from porfin_core.use_cases._transaction import transact
 
 DEFAULT_TEMPLATE_LANGUAGE = "pt_BR"
-
-
-def first_name(name: str | None) -> str:
-    """The first word of a patient's name ("" when unknown or a number)."""
-    word = (name or "").split(maxsplit=1)[0] if (name or "").strip() else ""
-    return "" if any(ch.isdigit() for ch in word) else word
 
 
 @attrs.define(kw_only=True)

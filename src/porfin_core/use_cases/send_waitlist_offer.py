@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from porfin_core.domain.customer import first_name
 from porfin_core.domain.message import Message, MessageKind
 from porfin_core.domain.scheduling import WaitlistStatus
 from porfin_core.errors import NotFound
@@ -12,7 +13,6 @@ from porfin_core.ports.formats import Formats
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
 from porfin_core.use_cases._outbound import patient_chat, queue_message
 from porfin_core.use_cases._transaction import transact
-from porfin_core.use_cases.send_appointment_reminder import first_name
 
 
 def offer_payload(entry_id: str, accept: bool) -> str:
