@@ -10,6 +10,8 @@ from datetime import timedelta
 
 from dependency_injector import containers, providers
 
+from porfin_adapters.assistant import AssistantReactions, ChatModelsByEngine
+from porfin_adapters.charges import ChargeReactions
 from porfin_adapters.events import EventDispatcher
 from porfin_adapters.evolution.gateway import EvolutionGateway
 from porfin_adapters.evolution.health import ChannelActivity, EvolutionHealthMonitor
@@ -22,9 +24,18 @@ from porfin_adapters.google_calendar.busy import CalendarBusyTimes
 from porfin_adapters.google_calendar.jobs import calendar_job_handlers
 from porfin_adapters.holidays_br import BrazilianHolidays
 from porfin_adapters.jobs import JobWorker
+from porfin_adapters.knowledge.extract import DocumentTextExtractor
+from porfin_adapters.knowledge.stores import build_knowledge_base
 from porfin_adapters.media_downloads import InboundMediaDownloads
 from porfin_adapters.media_sources import ProviderMediaSources
+from porfin_adapters.offline_engine import OfflineEngine
+from porfin_adapters.openai.config import (
+    build_openai_chat_model,
+    build_openai_transcriber,
+    model_prices,
+)
 from porfin_adapters.outbound import OutboundSender
+from porfin_adapters.payment_gateways import ConfiguredPaymentGateways
 from porfin_adapters.pix_qr import SegnoQrRenderer
 from porfin_adapters.rate_limits import build_rate_limiter
 from porfin_adapters.redis.client import redis_client
@@ -37,7 +48,7 @@ from porfin_adapters.settings import Settings
 from porfin_adapters.simulator.gateway import SimulatorGateway
 from porfin_adapters.storage import build_storage
 from porfin_adapters.stores import build_media_store, build_secret_store
-from porfin_adapters.system import SystemClock, TimeOrderedIds
+from porfin_adapters.system import PerfCounterTimer, SystemClock, TimeOrderedIds
 from porfin_adapters.tokens import ensure_jwt_secret
 from porfin_adapters.whatsapp_cloud.gateway import CloudApiGateway
 from porfin_adapters.whatsapp_cloud.graph import GraphClient
@@ -46,10 +57,15 @@ from porfin_adapters.whatsapp_cloud.media import CloudApiMedia, CloudApiMediaSou
 from porfin_adapters.whatsapp_cloud.pacing import CloudApiPacer
 from porfin_core.domain.channel import HealthRule, Provider
 from porfin_core.domain.events import MessageCreated
+from porfin_core.use_cases._assistant_brain import AssistantBrain
+from porfin_core.use_cases._assistant_tools import AssistantTools
+from porfin_core.use_cases._charges import ChargeDelivery
 from porfin_core.use_cases.accept_invitation import AcceptInvitation
 from porfin_core.use_cases.add_closure import AddClosure
+from porfin_core.use_cases.add_knowledge_document import AddKnowledgeDocument
 from porfin_core.use_cases.answer_appointment_reminder import AnswerAppointmentReminder
 from porfin_core.use_cases.answer_waitlist_offer import AnswerWaitlistOffer
+from porfin_core.use_cases.answer_with_assistant import AnswerWithAssistant
 from porfin_core.use_cases.archive_channel import ArchiveChannel
 from porfin_core.use_cases.book_appointment import BookAppointment
 from porfin_core.use_cases.book_with_any_professional import BookWithAnyProfessional
@@ -60,14 +76,18 @@ from porfin_core.use_cases.change_password import ChangePassword
 from porfin_core.use_cases.claim_due_jobs import ClaimDueJobs
 from porfin_core.use_cases.claim_outbound_messages import ClaimOutboundMessages
 from porfin_core.use_cases.complete_calendar_connection import CompleteCalendarConnection
+from porfin_core.use_cases.configure_payment_gateway import ConfigurePaymentGateway
 from porfin_core.use_cases.confirm_appointment import ConfirmAppointment
+from porfin_core.use_cases.confirm_charge_payment import ConfirmChargePayment
 from porfin_core.use_cases.confirm_mfa_enrolment import ConfirmMfaEnrolment
 from porfin_core.use_cases.create_appointment_type import CreateAppointmentType
+from porfin_core.use_cases.create_assistant import CreateAssistant
 from porfin_core.use_cases.create_channel import CreateChannel
 from porfin_core.use_cases.create_charge import CreateCharge
 from porfin_core.use_cases.create_professional import CreateProfessional
 from porfin_core.use_cases.create_staff_user import CreateStaffUser
 from porfin_core.use_cases.disconnect_calendar import DisconnectCalendar
+from porfin_core.use_cases.expire_charge import ExpireCharge
 from porfin_core.use_cases.find_free_slots import FindFreeSlots
 from porfin_core.use_cases.find_webhook_channel import FindWebhookChannel
 from porfin_core.use_cases.get_agenda import GetAgenda
@@ -88,6 +108,7 @@ from porfin_core.use_cases.issue_password_reset import IssuePasswordReset
 from porfin_core.use_cases.join_waitlist import JoinWaitlist
 from porfin_core.use_cases.list_appointment_types import ListAppointmentTypes
 from porfin_core.use_cases.list_appointments import ListAppointments
+from porfin_core.use_cases.list_assistant_turns import ListAssistantTurns
 from porfin_core.use_cases.list_audit_records import ListAuditRecords
 from porfin_core.use_cases.list_calendar_connections import ListCalendarConnections
 from porfin_core.use_cases.list_channels import ListChannels
@@ -95,6 +116,7 @@ from porfin_core.use_cases.list_charges import ListCharges
 from porfin_core.use_cases.list_chats import ListChats
 from porfin_core.use_cases.list_closures import ListClosures
 from porfin_core.use_cases.list_customers import ListCustomers
+from porfin_core.use_cases.list_knowledge_documents import ListKnowledgeDocuments
 from porfin_core.use_cases.list_monitored_channels import ListMonitoredChannels
 from porfin_core.use_cases.list_professionals import ListProfessionals
 from porfin_core.use_cases.list_staff_users import ListStaffUsers
@@ -110,6 +132,7 @@ from porfin_core.use_cases.plan_appointment_reminders import PlanAppointmentRemi
 from porfin_core.use_cases.pull_calendar_changes import PullCalendarChanges
 from porfin_core.use_cases.push_appointment_to_calendar import PushAppointmentToCalendar
 from porfin_core.use_cases.receive_inbound_message import ReceiveInboundMessage
+from porfin_core.use_cases.receive_payment_webhook import ReceivePaymentWebhook
 from porfin_core.use_cases.record_channel_connection import RecordChannelConnection
 from porfin_core.use_cases.record_channel_health import RecordChannelHealth
 from porfin_core.use_cases.record_delivery_status import RecordDeliveryStatus
@@ -117,12 +140,15 @@ from porfin_core.use_cases.record_job_outcomes import RecordJobOutcomes
 from porfin_core.use_cases.record_reconnect_attempt import RecordReconnectAttempt
 from porfin_core.use_cases.record_send_outcomes import RecordSendOutcomes
 from porfin_core.use_cases.refresh_session import RefreshSession
+from porfin_core.use_cases.refund_charge import RefundCharge
 from porfin_core.use_cases.regenerate_recovery_codes import RegenerateRecoveryCodes
 from porfin_core.use_cases.remove_closure import RemoveClosure
+from porfin_core.use_cases.remove_knowledge_document import RemoveKnowledgeDocument
 from porfin_core.use_cases.reschedule_appointment import RescheduleAppointment
 from porfin_core.use_cases.reset_password import ResetPassword
 from porfin_core.use_cases.rotate_calendar_feed_token import RotateCalendarFeedToken
 from porfin_core.use_cases.schedule_job import ScheduleJob
+from porfin_core.use_cases.search_knowledge import SearchKnowledge
 from porfin_core.use_cases.send_appointment_reminder import SendAppointmentReminder
 from porfin_core.use_cases.send_staff_message import SendStaffMessage
 from porfin_core.use_cases.send_waitlist_offer import SendWaitlistOffer
@@ -130,8 +156,11 @@ from porfin_core.use_cases.set_up_installation import SetUpInstallation
 from porfin_core.use_cases.start_calendar_connection import StartCalendarConnection
 from porfin_core.use_cases.start_mfa_enrolment import StartMfaEnrolment
 from porfin_core.use_cases.store_inbound_media import StoreInboundMedia
+from porfin_core.use_cases.sync_charge import SyncCharge
+from porfin_core.use_cases.try_assistant import TryAssistant
 from porfin_core.use_cases.turn_off_mfa import TurnOffMfa
 from porfin_core.use_cases.update_appointment_type import UpdateAppointmentType
+from porfin_core.use_cases.update_assistant import UpdateAssistant
 from porfin_core.use_cases.update_channel import UpdateChannel
 from porfin_core.use_cases.update_chat import UpdateChat
 from porfin_core.use_cases.update_clinic import UpdateClinic
@@ -366,6 +395,12 @@ class Container(containers.DeclarativeContainer):
     get_clinic = providers.Singleton(GetClinic, uow_factory=uow_factory)
     update_clinic = providers.Singleton(UpdateClinic, uow_factory=uow_factory, clock=clock)
 
+    # -- OpenAI (docs/openai.md) -------------------------------------------------------------
+    # Only with settings.openai_api_key (None otherwise: the offline engine answers and voice
+    # notes go to a person); closed by stop().
+    openai_chat_model = providers.Singleton(build_openai_chat_model, settings=settings)
+    openai_transcriber = providers.Singleton(build_openai_transcriber, settings=settings)
+
     # -- Google Calendar (docs/google-calendar.md) --------------------------------------------
     # Only with settings.google_client_id: (oauth, sync) or None, closed by stop(). The busy
     # time of connected calendars feeds the slot search and bookings (None without Google).
@@ -525,23 +560,138 @@ class Container(containers.DeclarativeContainer):
         answer_offer=answer_waitlist_offer,
     )
 
-    # -- charges (embedded PIX: static BR Codes confirmed by staff) ---------------------------
+    # -- charges: the embedded PIX (static BR Codes confirmed by staff) or the clinic's
+    # payment gateway (Asaas, Mercado Pago), reconciled by webhooks and polls ----------------
     qr_renderer = providers.Singleton(SegnoQrRenderer)
+    payment_gateways = providers.Singleton(ConfiguredPaymentGateways, secrets=secret_store)
+    charge_delivery = providers.Singleton(
+        ChargeDelivery, ids=ids, formats=formats, media=media_store, qr=qr_renderer
+    )
+    sync_charge = providers.Singleton(
+        SyncCharge,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        gateways=payment_gateways,
+        delivery=charge_delivery,
+    )
     create_charge = providers.Singleton(
         CreateCharge,
         uow_factory=uow_factory,
         clock=clock,
         ids=ids,
-        formats=formats,
-        media=media_store,
-        qr=qr_renderer,
+        delivery=charge_delivery,
+        sync=sync_charge,
     )
     mark_charge_paid = providers.Singleton(
         MarkChargePaid, uow_factory=uow_factory, clock=clock, ids=ids
     )
-    cancel_charge = providers.Singleton(CancelCharge, uow_factory=uow_factory, clock=clock)
+    cancel_charge = providers.Singleton(
+        CancelCharge,
+        uow_factory=uow_factory,
+        clock=clock,
+        gateways=payment_gateways,
+        sync=sync_charge,
+    )
+    refund_charge = providers.Singleton(RefundCharge, uow_factory=uow_factory, clock=clock, ids=ids)
+    expire_charge = providers.Singleton(
+        ExpireCharge,
+        uow_factory=uow_factory,
+        clock=clock,
+        gateways=payment_gateways,
+        sync=sync_charge,
+    )
+    confirm_charge_payment = providers.Singleton(
+        ConfirmChargePayment, uow_factory=uow_factory, clock=clock, ids=ids, formats=formats
+    )
+    receive_payment_webhook = providers.Singleton(
+        ReceivePaymentWebhook,
+        uow_factory=uow_factory,
+        gateways=payment_gateways,
+        sync=sync_charge,
+    )
+    configure_payment_gateway = providers.Singleton(
+        ConfigurePaymentGateway,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        secrets=secret_store,
+    )
+    charge_reactions = providers.Singleton(
+        ChargeReactions,
+        confirm=confirm_charge_payment,
+        sync=sync_charge,
+        expire=expire_charge,
+    )
     get_charge = providers.Singleton(GetCharge, uow_factory=uow_factory)
     list_charges = providers.Singleton(ListCharges, uow_factory=uow_factory)
+
+    # -- knowledge base (docs/knowledge-base.md): Portuguese lexical retrieval, offline -------
+    knowledge_base = providers.Singleton(build_knowledge_base, storage=storage)
+    text_extractor = providers.Singleton(DocumentTextExtractor)
+    add_knowledge_document = providers.Singleton(
+        AddKnowledgeDocument,
+        knowledge=knowledge_base,
+        extractor=text_extractor,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+    )
+    remove_knowledge_document = providers.Singleton(
+        RemoveKnowledgeDocument, knowledge=knowledge_base, uow_factory=uow_factory, clock=clock
+    )
+    list_knowledge_documents = providers.Singleton(ListKnowledgeDocuments, knowledge=knowledge_base)
+    search_knowledge = providers.Singleton(SearchKnowledge, knowledge=knowledge_base)
+
+    # -- the AI receptionist (docs/assistant.md) ------------------------------------------------
+    timer = providers.Singleton(PerfCounterTimer)
+    offline_engine = providers.Singleton(OfflineEngine)
+    chat_models = providers.Singleton(
+        ChatModelsByEngine,
+        offline=offline_engine,
+        openai=openai_chat_model,
+        prices=providers.Callable(model_prices, settings=settings),
+    )
+    assistant_tools = providers.Singleton(
+        AssistantTools,
+        uow_factory=uow_factory,
+        formats=formats,
+        find_slots=find_free_slots,
+        book=book_with_any_professional,
+        reschedule=reschedule_appointment,
+        cancel=cancel_appointment,
+        create_charge=create_charge,
+        update_customer=update_customer,
+    )
+    assistant_brain = providers.Singleton(
+        AssistantBrain,
+        uow_factory=uow_factory,
+        timer=timer,
+        models=chat_models,
+        tools=assistant_tools,
+        knowledge=knowledge_base,
+        formats=formats,
+        media=media_store,
+        transcriber=openai_transcriber,
+    )
+    answer_with_assistant = providers.Singleton(
+        AnswerWithAssistant, uow_factory=uow_factory, clock=clock, ids=ids, brain=assistant_brain
+    )
+    try_assistant = providers.Singleton(
+        TryAssistant, uow_factory=uow_factory, clock=clock, ids=ids, brain=assistant_brain
+    )
+    list_assistant_turns = providers.Singleton(ListAssistantTurns, uow_factory=uow_factory)
+    create_assistant = providers.Singleton(
+        CreateAssistant, uow_factory=uow_factory, clock=clock, ids=ids
+    )
+    update_assistant = providers.Singleton(UpdateAssistant, uow_factory=uow_factory, clock=clock)
+    assistant_reactions = providers.Singleton(
+        AssistantReactions,
+        answer=answer_with_assistant,
+        schedule=schedule_job,
+        clock=clock,
+        ids=ids,
+    )
 
     # -- accounts and sessions --------------------------------------------------------------
     password_hasher = providers.Singleton(Argon2PasswordHasher)
@@ -654,6 +804,8 @@ async def start(container: Container) -> None:
     dispatcher.subscribe(MessageCreated, sender.on_event)
     container.inbound_media_downloads().attach(dispatcher)
     container.appointment_reminders().attach(dispatcher, container.job_worker())
+    container.charge_reactions().attach(dispatcher, container.job_worker())
+    container.assistant_reactions().attach(dispatcher, container.job_worker())
     worker = container.job_worker()
     handlers = calendar_job_handlers(
         container.push_appointment_to_calendar(), container.pull_calendar_changes()
@@ -677,6 +829,7 @@ async def stop(container: Container) -> None:
     await container.inbound_media_downloads().stop()
     await container.storage().close()
     await container.graph_client().aclose()
+    await container.payment_gateways().aclose()
     google = container.google_calendar()
     if google is not None:
         for client in reversed(google):
@@ -684,3 +837,6 @@ async def stop(container: Container) -> None:
     redis = container.redis()
     if redis is not None:
         await redis.aclose()
+    for openai_client in (container.openai_chat_model(), container.openai_transcriber()):
+        if openai_client is not None:
+            await openai_client.aclose()

@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from porfin_core.domain.model_costs import ModelPrice, parse_prices
 from porfin_core.errors import ValidationError
 
 
@@ -97,6 +98,16 @@ class Settings:
         job_worker_concurrency: Durable jobs each process runs at once (``porfin serve``'s
             workers, ``porfin worker``); 0 turns the process's job worker off.
         job_poll_seconds: Seconds between two looks of an idle job worker for due jobs.
+        openai_api_key: OpenAI (or compatible server) API key; unset: no OpenAI, the AI runs
+            on the offline engine and voice notes go to a person (docs/openai.md).
+        openai_base_url: The OpenAI-compatible API's root (Azure OpenAI v1, Ollama, vLLM...).
+        openai_model: Chat model of assistants that name none.
+        openai_fallback_model: Model tried when the chat model keeps failing (unset: none).
+        openai_timeout_seconds: Seconds for connecting and for each read of an answer.
+        openai_max_attempts: Attempts per model before the fallback (or a handoff).
+        openai_transcription_model: Voice-note transcription model.
+        openai_prices: BRL centavos per million prompt/completion tokens by model, over the
+            built-in table (``gpt-4.1-mini=220/880,...``).
     """
 
     storage: StorageKind = StorageKind.SQLITE
@@ -143,6 +154,14 @@ class Settings:
     evolution_degraded_after_minutes: int = 30
     job_worker_concurrency: int = 8
     job_poll_seconds: int = 1
+    openai_api_key: str | None = attrs.field(default=None, repr=False)
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4.1-mini"
+    openai_fallback_model: str | None = None
+    openai_timeout_seconds: float = 20.0
+    openai_max_attempts: int = 3
+    openai_transcription_model: str = "gpt-4o-mini-transcribe"
+    openai_prices: tuple[tuple[str, ModelPrice], ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -203,6 +222,8 @@ _RANGES = {
     "job_worker_concurrency": (0, 256),
     "job_poll_seconds": (1, 300),
     "calendar_pull_minutes": (1, 1_440),
+    "openai_max_attempts": (1, 10),
+    "openai_timeout_seconds": (0.1, 600),
 }
 _CHOICES = {"log_level": ("debug", "info", "warning", "error"), "log_format": ("console", "json")}
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
@@ -223,6 +244,16 @@ def _coerce(name: str, raw: Any) -> Any:
             return _BOOLEANS[raw.strip().lower()]
         if name == "cors_origins":
             return _origins(raw)
+        if name == "openai_prices":
+            return tuple(sorted(parse_prices(raw).items()))
+        if field.type in ("float", float):
+            if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+                raise ValueError(raw)
+            number = float(raw)
+            low, high = _RANGES[name]
+            if not low <= number <= high:  # NaN fails too
+                raise ValueError(raw)
+            return number
         if field.type in ("int", int):
             if isinstance(raw, bool) or not isinstance(raw, int | str):
                 raise ValueError(raw)  # 4.5 is not a port number, nor True
@@ -254,6 +285,7 @@ def _coerce(name: str, raw: Any) -> Any:
             "google_calendar_url",
             "google_redirect_uri",
             "public_url",
+            "openai_base_url",
         )
         if name in urls and not raw.startswith(("https://", "http://")):
             raise ValueError(raw)

@@ -38,3 +38,10 @@ class TimeOrderedIds:
                 self._last_random = int.from_bytes(os.urandom(10), "big") >> 1
             self._last_ms = ms
             return f"{ms:012x}{self._last_random:020x}"
+
+
+class PerfCounterTimer:
+    """:class:`~porfin_core.ports.clock.Timer` on ``time.perf_counter``."""
+
+    def monotonic_ms(self) -> float:
+        return time.perf_counter() * 1000.0

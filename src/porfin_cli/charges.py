@@ -1,4 +1,5 @@
-"""``porfin charges``: issue PIX charges, list them, record payments received."""
+"""``porfin charges``: issue PIX charges, list them, record payments and refunds, cancel
+them, ask the payment gateway about them, and choose the clinic's gateway."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ if TYPE_CHECKING:
     from porfin_core.domain.charges import Charge, Transaction
 
 app = typer.Typer(
-    help="Cobranças por PIX: emitir, listar, registrar pagamentos.", no_args_is_help=True
+    help="Cobranças por PIX: emitir, listar, registrar pagamentos e estornos, cancelar; "
+    "gateway de pagamento (Asaas, Mercado Pago).",
+    no_args_is_help=True,
 )
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir")]
@@ -73,6 +76,8 @@ def _charge_json(charge: Charge, transactions: list[Transaction] | None = None) 
         "description": charge.description,
         "status": charge.status.value,
         "provider": charge.provider,
+        "provider_charge_id": charge.provider_charge_id,
+        "payment_url": charge.payment_url,
         "br_code": charge.br_code,
         "txid": charge.txid,
         "due_date": None if charge.due_date is None else charge.due_date.isoformat(),
@@ -154,6 +159,13 @@ def create(
     deliver: Annotated[
         bool, typer.Option("--send/--no-send", help="Enviar o PIX na conversa do paciente.")
     ] = True,
+    document: Annotated[
+        str | None, typer.Option("--cpf", help="CPF/CNPJ do pagador (exigido pelo Asaas).")
+    ] = None,
+    email: Annotated[
+        str | None,
+        typer.Option("--email", help="E-mail do pagador (exigido pelo Mercado Pago)."),
+    ] = None,
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
@@ -180,6 +192,8 @@ def create(
                 due_date=due_date,
                 appointment_id=appointment,
                 deliver=deliver,
+                payer_document=document,
+                payer_email=email,
                 actor=cli_actor(),
             )
         )
@@ -197,6 +211,9 @@ def create(
         if result["sent"]
         else "Não enviada (sem conversa ativa, janela de 24 h fechada ou --no-send)."
     )
+    if charge["br_code"] is None:
+        typer.echo("O gateway ainda não criou a cobrança; o Porfin tentará de novo e a enviará.")
+        return
     typer.echo(f"PIX copia e cola:\n{charge['br_code']}")
 
 
@@ -277,3 +294,151 @@ def mark_paid(
     typer.echo(
         f"Cobrança {status}: pago {money(charge['paid_cents'])} de {money(charge['amount_cents'])}."
     )
+
+
+def _change(
+    charge_id: str,
+    data_dir: Path | None,
+    as_json: bool,
+    act: Any,
+    done: str,
+) -> None:
+    """Run ``act(container, clinic_id)`` on the charge and show it as it ends up."""
+    settings = settings_for(data_dir)
+
+    async def work(container: Container) -> dict[str, Any]:
+        clinic = (await container.set_up_installation()()).clinic
+        await act(container, clinic.id)
+        details = await container.get_charge()(clinic.id, charge_id)
+        return _charge_json(details.charge, details.transactions)
+
+    charge = run_local(settings, work)
+    if as_json:
+        print_json(charge)
+        return
+    status = STATUS_PT.get(charge["status"], charge["status"])
+    typer.echo(
+        f"{done} Cobrança {status}: pago {money(charge['paid_cents'])} de "
+        f"{money(charge['amount_cents'])}."
+    )
+
+
+@app.command("cancel")
+def cancel(
+    charge_id: ChargeId,
+    reason: Annotated[str, typer.Option("--reason", help="Motivo (opcional).")] = "",
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Cancela uma cobrança pendente (também no gateway, se houver)."""
+
+    async def act(container: Container, clinic_id: str) -> None:
+        from porfin_core.use_cases.cancel_charge import ChargeCancellation
+
+        await container.cancel_charge()(
+            ChargeCancellation(
+                clinic_id=clinic_id, charge_id=charge_id, reason=reason, actor=cli_actor()
+            )
+        )
+
+    _change(charge_id, data_dir, as_json, act, "Cancelada.")
+
+
+@app.command("refund")
+def refund(
+    charge_id: ChargeId,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Identificador da devolução PIX.")
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Registra o estorno de uma cobrança paga por PIX da clínica (sem gateway)."""
+
+    async def act(container: Container, clinic_id: str) -> None:
+        from porfin_core.use_cases.refund_charge import Refund
+
+        await container.refund_charge()(
+            Refund(clinic_id=clinic_id, charge_id=charge_id, reference=reference, actor=cli_actor())
+        )
+
+    _change(charge_id, data_dir, as_json, act, "Estorno registrado.")
+
+
+@app.command("sync")
+def sync(charge_id: ChargeId, data_dir: DataDir = None, as_json: Json = False) -> None:
+    """Consulta o gateway: cria a cobrança se ainda não existir lá, ou aplica o estado dela
+    (um pagamento cujo webhook se perdeu)."""
+
+    async def act(container: Container, clinic_id: str) -> None:
+        from porfin_core.use_cases.sync_charge import ChargeSync
+
+        await container.sync_charge()(
+            ChargeSync(clinic_id=clinic_id, charge_id=charge_id, source="staff", actor=cli_actor())
+        )
+
+    _change(charge_id, data_dir, as_json, act, "Consultado.")
+
+
+@app.command("gateway")
+def gateway(
+    provider: Annotated[
+        str | None,
+        typer.Argument(help="asaas, mercadopago ou embedded (PIX da clínica, sem gateway)."),
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Configuração NOME=VALOR (asaas: api_key, webhook_token, base_url; "
+            "mercadopago: access_token, webhook_secret, base_url).",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Mostra ou escolhe o gateway de pagamento das novas cobranças."""
+    values: dict[str, str] = {}
+    for item in setting or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            fail(f"configuração inválida: {item!r} (use NOME=VALOR)")
+        values[name.strip()] = value
+    settings = settings_for(data_dir)
+
+    async def work(container: Container) -> dict[str, Any]:
+        from porfin_core.use_cases.configure_payment_gateway import GatewayChoice
+
+        clinic = (await container.set_up_installation()()).clinic
+        if provider is not None:
+            clinic = await container.configure_payment_gateway()(
+                GatewayChoice(
+                    clinic_id=clinic.id,
+                    provider=None if provider == "embedded" else provider,
+                    settings=values,
+                    actor=cli_actor(),
+                )
+            )
+        config = clinic.payment_gateway
+        if config is None:
+            return {"provider": "embedded", "settings": {}, "secret_hints": {}}
+        return {
+            "provider": config.provider.value,
+            "settings": dict(config.settings),
+            "secret_hints": {name: ref.hint for name, ref in config.secrets.items()},
+            "webhook_path": f"/webhooks/payments/{config.provider.value}/{clinic.id}",
+        }
+
+    shown = run_local(settings, work)
+    if as_json:
+        print_json(shown)
+        return
+    if shown["provider"] == "embedded":
+        typer.echo("Sem gateway: cobranças por PIX estático da clínica, confirmadas pela equipe.")
+        return
+    typer.echo(f"Gateway: {shown['provider']}")
+    for name, value in shown["settings"].items():
+        typer.echo(f"  {name}: {value}")
+    for name, hint in shown["secret_hints"].items():
+        typer.echo(f"  {name}: ••••{hint or ''}")
+    typer.echo(f"Webhook: {shown['webhook_path']}")

@@ -9,11 +9,14 @@ from porfin_cli import (
     agenda,
     appointment_types,
     appointments,
+    assistant,
     audit,
     calendar,
     charges,
     chats,
     customers,
+    kb,
+    pix,
     professionals,
     serve,
     simulate,
@@ -42,6 +45,9 @@ app.add_typer(users.app, name="users")
 app.add_typer(whatsapp.app, name="whatsapp")
 app.add_typer(appointments.app, name="appointments")
 app.add_typer(charges.app, name="charges")
+app.add_typer(pix.app, name="pix")
+app.add_typer(kb.app, name="kb")
+app.add_typer(assistant.app, name="assistant")
 app.add_typer(professionals.app, name="professionals")
 app.add_typer(appointment_types.app, name="appointment-types")
 

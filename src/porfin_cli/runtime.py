@@ -41,6 +41,8 @@ MESSAGES_PT = {
     "account_locked": "conta bloqueada temporariamente",
     "mfa_required": "informe o código do aplicativo autenticador",
     "forbidden": "sem permissão",
+    "payload_too_large": "arquivo grande demais",
+    "unsupported_media_type": "formato de arquivo não aceito",
 }
 
 EXIT_ERROR = 1

@@ -221,3 +221,19 @@ class JobFailed(PorfinError):
 
     code = "job_failed"
     retryable = False
+
+
+class ModelUnavailable(PorfinError):
+    """A language model (or transcription) could not answer: retries and the fallback model
+    failed, the budget is spent, or it is not configured. The AI hands the chat to a person.
+
+    Attributes:
+        reason: ``rate_limited``, ``server_error``, ``timeout``, ``unreachable``,
+            ``bad_request``, ``unauthorized``, ``budget_exhausted`` or ``not_configured``.
+    """
+
+    code = "model_unavailable"
+
+    def __init__(self, message: str, *, reason: str, **fields: Any) -> None:
+        super().__init__(message, reason=reason, **fields)
+        self.reason = reason

@@ -20,6 +20,7 @@ from porfin_http.auth import AccountCheck, api_guard, token_guard
 from porfin_http.controllers.agenda import AgendaController
 from porfin_http.controllers.appointment_types import AppointmentTypeController
 from porfin_http.controllers.appointments import AppointmentController
+from porfin_http.controllers.assistants import AssistantController, list_assistant_turns
 from porfin_http.controllers.audit import AuditController
 from porfin_http.controllers.auth import AuthController, MeController
 from porfin_http.controllers.calendar import CalendarController, calendar_public_handlers
@@ -32,7 +33,9 @@ from porfin_http.controllers.customers import CustomerController
 from porfin_http.controllers.evolution import evolution_webhook
 from porfin_http.controllers.firebase_auth import FirebaseAuthController
 from porfin_http.controllers.health import health, ready
+from porfin_http.controllers.knowledge import KnowledgeController
 from porfin_http.controllers.media import media_controller
+from porfin_http.controllers.payments import PaymentGatewayController, payment_webhook
 from porfin_http.controllers.professionals import ProfessionalController
 from porfin_http.controllers.realtime import realtime_handler
 from porfin_http.controllers.simulator import simulator_webhook
@@ -100,6 +103,10 @@ def create_app(container: Container) -> Litestar:
             WaitlistController,
             CalendarController,
             ChargeController,
+            KnowledgeController,
+            PaymentGatewayController,
+            AssistantController,
+            list_assistant_turns,
         ],
         guards=[authorize],
         response_headers=RATE_LIMIT_HEADERS,
@@ -121,6 +128,7 @@ def create_app(container: Container) -> Litestar:
             sessions,
             webhooks,
             evolution_webhook,  # authenticated by each channel's webhook secret
+            payment_webhook,  # signed with the clinic's gateway webhook secret
             cloud_webhook_verify,  # Meta's handshake: the channel's verify token
             cloud_webhook,  # signed with the channel's app secret (X-Hub-Signature-256)
             *calendar_public_handlers(),  # the OAuth state / the feed token is the credential
@@ -161,6 +169,14 @@ def create_app(container: Container) -> Litestar:
                         security_scheme_in="header",
                         description="`sha256=` + HMAC-SHA256 of the raw body with the channel's "
                         "app secret (Meta Cloud API webhooks only).",
+                    ),
+                    "PaymentWebhookSignature": SecurityScheme(
+                        type="apiKey",
+                        name="asaas-access-token",
+                        security_scheme_in="header",
+                        description="Asaas: the account's webhook token in "
+                        "`asaas-access-token`. Mercado Pago: `x-signature` (`ts=...,v1=...`, "
+                        "HMAC-SHA256 of the documented manifest with the webhook secret).",
                     ),
                     "OAuth2": SecurityScheme(
                         type="oauth2",

@@ -36,6 +36,8 @@ CHANNEL_SECRET: list[dict[str, list[str]]] = [{"ChannelWebhookSecret": []}]
 """Provider webhooks that carry the channel's own webhook secret (Evolution API)."""
 META_SIGNATURE: list[dict[str, list[str]]] = [{"MetaSignature": []}]
 """Cloud API webhooks: signed with the channel's app secret (``X-Hub-Signature-256``)."""
+PAYMENT_SIGNATURE: list[dict[str, list[str]]] = [{"PaymentWebhookSignature": []}]
+"""Payment gateway webhooks: the clinic's gateway webhook token or signature."""
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="porfin"'}
 
 

@@ -23,7 +23,7 @@ class ChargeChangeOut(msgspec.Struct):
     """One entry of a charge's history."""
 
     at: datetime
-    action: Literal["created", "payment", "paid", "cancelled", "expired", "refunded"]
+    action: Literal["created", "opened", "payment", "paid", "cancelled", "expired", "refunded"]
     status: ChargeStatusName
     by: str | None
     amount_cents: int | None
@@ -69,7 +69,9 @@ class TransactionOut(msgspec.Struct):
 
 class ChargeOut(msgspec.Struct):
     """A charge (instants in UTC). `br_code` is the PIX "copia e cola" text; `transactions`
-    come with a single charge only (absent from lists)."""
+    come with a single charge only (absent from lists). A gateway's charge (`provider`
+    `asaas` or `mercadopago`) has `provider_charge_id` and `br_code` null until the gateway
+    created it (Porfin keeps trying and delivers it then)."""
 
     id: str
     customer_id: str
@@ -78,6 +80,8 @@ class ChargeOut(msgspec.Struct):
     description: str
     status: ChargeStatusName
     provider: str
+    provider_charge_id: str | None
+    payment_url: str | None
     br_code: str | None
     txid: str | None
     due_date: date | None
@@ -101,6 +105,8 @@ class ChargeOut(msgspec.Struct):
             description=charge.description,
             status=charge.status.value,  # type: ignore[arg-type]
             provider=charge.provider,
+            provider_charge_id=charge.provider_charge_id,
+            payment_url=charge.payment_url,
             br_code=charge.br_code,
             txid=charge.txid,
             due_date=charge.due_date,
@@ -126,7 +132,9 @@ class ChargeIn(msgspec.Struct, forbid_unknown_fields=True):
     """A charge to issue: `amount_cents` (centavos, at least 1), `description` (1-140
     characters, shown to the patient), optional `due_date`, `expires_at` (in the future),
     `appointment_id` (the patient's appointment it secures) and `chat_id` (where to send
-    it; default: the patient's most recent chat). `deliver`: false only issues it."""
+    it; default: the patient's most recent chat). `deliver`: false only issues it.
+    Through a gateway: `payer_document` (CPF/CNPJ, Asaas) or `payer_email` (Mercado
+    Pago)."""
 
     customer_id: Id
     amount_cents: Cents
@@ -136,6 +144,8 @@ class ChargeIn(msgspec.Struct, forbid_unknown_fields=True):
     appointment_id: Id | None = None
     chat_id: Id | None = None
     deliver: bool = True
+    payer_document: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    payer_email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
 
 
 class MarkPaidIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -152,3 +162,9 @@ class ChargeCancelIn(msgspec.Struct, forbid_unknown_fields=True):
     """Why the charge is cancelled (up to 200 characters; may be empty)."""
 
     reason: Annotated[str, msgspec.Meta(max_length=400)] = ""
+
+
+class RefundIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A refund made: its `reference` (the PIX devolução's end-to-end id), if known."""
+
+    reference: Annotated[str, msgspec.Meta(max_length=400)] | None = None

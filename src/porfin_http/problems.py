@@ -35,7 +35,7 @@ STATUS_BY_CODE: dict[str, tuple[int, str]] = {
     "window_closed": (409, "WhatsApp service window closed"),
     "payload_too_large": (413, "Request body too large"),
     "unsupported_media_type": (415, "Unsupported media type"),
-    "gateway_error": (502, "Messaging provider error"),
+    "gateway_error": (502, "Provider error"),
     "calendar_error": (502, "Calendar provider error"),
     "calendar_resync_required": (502, "Calendar provider error"),
     "calendar_event_changed": (409, "Calendar event changed meanwhile"),
@@ -175,7 +175,7 @@ def porfin_error_handler(request: Request[Any, Any, Any], exc: PorfinError) -> R
         # The cause (a vendor's message, hosts, ports) goes to the log, not to the caller.
         log.warning("http.dependency_error", code=exc.code, error=exc.message)
         detail = {
-            "gateway_error": "The messaging provider failed; try again later.",
+            "gateway_error": "The provider (WhatsApp or payment gateway) failed; try again later.",
             "calendar_error": "Google Calendar failed or refused the request; try again later.",
             "calendar_resync_required": "Google Calendar failed; try again later.",
             "storage_unavailable": "Storage is unavailable; try again later.",

@@ -51,6 +51,7 @@ from porfin_core.domain.events import (
     AppointmentRescheduled,
     ChannelDegraded,
     ChannelRecovered,
+    ChargeEvent,
     ChatAssigned,
     ChatClosed,
     ChatModeChanged,
@@ -66,6 +67,7 @@ from porfin_core.permissions import Permission, allows, may_see_chat_assigned_to
 from porfin_core.ports.auth import Principal
 from porfin_core.ports.clock import Clock
 from porfin_core.ports.storage import UnitOfWorkFactory
+from porfin_http.charge_schemas import ChargeOut
 from porfin_http.scheduling_schemas import AppointmentOut
 from porfin_http.schemas import ChatOut, ConnectionOut, MessageOut
 
@@ -94,6 +96,16 @@ AppointmentEventType = Literal[
 ]
 APPOINTMENT_PREFIX = "appointment."
 """Frames of the agenda: routed to ``agenda`` subscribers, not by chat."""
+ChargeEventType = Literal[
+    "charge.created",
+    "charge.opened",
+    "charge.paid",
+    "charge.cancelled",
+    "charge.expired",
+    "charge.refunded",
+]
+CHARGE_PREFIX = "charge."
+"""Frames of charges: routed to ``inbox`` subscribers who may see charges, not by chat."""
 
 
 def channel_of(clinic_id: str) -> str:
@@ -174,6 +186,25 @@ class AppointmentFrame(msgspec.Struct):
     data: AppointmentData
 
 
+class ChargeData(msgspec.Struct):
+    """The charge as ``GET /api/v1/charges/{id}`` shows it (without its transactions)."""
+
+    charge: ChargeOut
+
+
+class ChargeFrame(msgspec.Struct):
+    """``charge.*``: a charge was issued, created at its gateway, paid, cancelled, expired
+    or refunded. Sent to ``inbox`` subscribers whose role may see charges
+    (``charges.view``)."""
+
+    type: ChargeEventType
+    clinic_id: str
+    charge_id: str
+    customer_id: str
+    occurred_at: datetime
+    data: ChargeData
+
+
 class HiddenFrame(msgspec.Struct):
     """Sent instead of ``chat.assigned`` to a user who could see the chat and no longer may:
     remove it from the screen. Nothing else about the chat is said."""
@@ -225,6 +256,7 @@ class RealtimePublisher:
         AppointmentCancelled,
         AppointmentAttended,
         AppointmentNoShow,
+        ChargeEvent,
     )
 
     def __init__(
@@ -251,7 +283,9 @@ class RealtimePublisher:
         except Exception:
             log.warning("realtime.publish_failed", event_name=event.name, exc_info=True)
 
-    async def frame(self, event: DomainEvent) -> Frame | ChannelFrame | AppointmentFrame | None:
+    async def frame(
+        self, event: DomainEvent
+    ) -> Frame | ChannelFrame | AppointmentFrame | ChargeFrame | None:
         """The frame clients receive for ``event`` (None for events clients never see).
 
         Raises:
@@ -259,6 +293,17 @@ class RealtimePublisher:
         """
         if not isinstance(event, self.EVENTS):
             return None
+        if isinstance(event, ChargeEvent):
+            async with self._uow_factory(read_only=True) as uow:
+                charge = await uow.charges.get(event.clinic_id, event.charge_id)
+            return ChargeFrame(
+                type=event.name,  # type: ignore[arg-type]
+                clinic_id=charge.clinic_id,
+                charge_id=charge.id,
+                customer_id=charge.customer_id,
+                occurred_at=event.occurred_at,
+                data=ChargeData(ChargeOut.of(charge)),
+            )
         if isinstance(event, AppointmentEvent):
             async with self._uow_factory(read_only=True) as uow:
                 appointment = await uow.appointments.get(event.clinic_id, event.appointment_id)
@@ -344,6 +389,7 @@ class View:
         self.chats: set[str] = set()
         self.sees_channels = allows(principal.role, Permission.CHANNELS_VIEW)
         self.sees_agenda = allows(principal.role, Permission.SCHEDULE_VIEW)
+        self.sees_charges = allows(principal.role, Permission.CHARGES_VIEW)
 
     def frame_for(self, payload: bytes) -> bytes | None:
         """The bytes to send for a published frame, or None when this connection gets nothing."""
@@ -353,6 +399,8 @@ class View:
             return None  # never happens on the clinic's own channel; cheap to be sure
         if route.type == CHANNEL_CONNECTION:
             return payload if self.inbox and self.sees_channels else None
+        if route.type.startswith(CHARGE_PREFIX):
+            return payload if self.inbox and self.sees_charges else None
         if route.type.startswith(APPOINTMENT_PREFIX):
             # The agenda is shared: no assignee decides, the role's permission does.
             return payload if self.agenda and self.sees_agenda else None

@@ -253,7 +253,9 @@ class AppointmentChangeOut(msgspec.Struct):
     """One entry of an appointment's history."""
 
     at: datetime
-    action: Literal["booked", "confirmed", "rescheduled", "cancelled", "attended", "no_show"]
+    action: Literal[
+        "booked", "confirmed", "rescheduled", "cancelled", "attended", "no_show", "deposit_paid"
+    ]
     status: AppointmentStatusName
     by: str | None
     reason: str | None
@@ -290,6 +292,8 @@ class AppointmentOut(msgspec.Struct):
     notes: str
     chat_id: str | None
     cancel_reason: str | None
+    deposit_charge_id: str | None
+    deposit_paid_at: datetime | None
     history: list[AppointmentChangeOut]
     created_at: datetime
     updated_at: datetime
@@ -311,6 +315,8 @@ class AppointmentOut(msgspec.Struct):
             notes=appointment.notes,
             chat_id=appointment.chat_id,
             cancel_reason=appointment.cancel_reason,
+            deposit_charge_id=appointment.deposit_charge_id,
+            deposit_paid_at=appointment.deposit_paid_at,
             history=[AppointmentChangeOut.of(c) for c in appointment.history],
             created_at=appointment.created_at,
             updated_at=appointment.updated_at,

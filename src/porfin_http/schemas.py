@@ -38,6 +38,8 @@ class ChatOut(msgspec.Struct):
     effective_mode: Mode
     paused_until: datetime | None
     handoff_reason: str | None
+    handoff_summary: str | None
+    urgent: bool
     status: ChatStatusName
     assignee_id: str | None
     unread_count: int
@@ -61,6 +63,8 @@ class ChatOut(msgspec.Struct):
             effective_mode=chat.effective_mode(now),  # type: ignore[arg-type]
             paused_until=chat.paused_until,
             handoff_reason=chat.handoff_reason,
+            handoff_summary=chat.handoff_summary,
+            urgent=chat.urgent,
             status=chat.status,  # type: ignore[arg-type]
             assignee_id=chat.assignee_id,
             unread_count=chat.unread_count,

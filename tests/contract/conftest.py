@@ -92,6 +92,8 @@ SLOW_ON = {
         "test_a_reschedule_racing_a_booking_into_one_slot_lets_one_through",
         "test_two_workers_never_claim_the_same_job",
         "test_one_key_scheduled_concurrently_makes_one_job",
+        "test_two_units_of_work_adding_to_one_month_do_not_both_commit",
+        "test_concurrent_turns_of_two_processes_lose_no_spending",
     }
 }
 

@@ -102,3 +102,95 @@ def test_issue_pay_in_parts_and_list(porfin):
         "charges", "create", "--customer", customer, "--amount", "abc", "--description", "x"
     )
     assert bad.exit_code == 1 and bad.stderr.startswith("erro: valor inválido")
+
+
+def test_refund_cancel_and_the_payment_gateway(porfin, tmp_path):
+    customer = _json(porfin("simulate", "Oi", "--from", "+5511987654321", "--json"))["customer_id"]
+    assert (
+        porfin("charges", "set-pix", "--key", "+55 11 98765-4321", "--city", "Campinas").exit_code
+        == 0
+    )
+    make = (
+        "charges",
+        "create",
+        "--customer",
+        customer,
+        "--amount",
+        "90",
+        "--description",
+        "Consulta",
+        "--json",
+    )
+    first = _json(porfin(*make))["charge"]
+    early = porfin("charges", "refund", first["id"])
+    assert early.exit_code == 1 and "invalid_state" in early.stderr
+    assert porfin("charges", "mark-paid", first["id"]).exit_code == 0
+    refunded = _json(porfin("charges", "refund", first["id"], "--reference", "D001", "--json"))
+    assert refunded["status"] == "refunded"
+    assert [t["kind"] for t in refunded["transactions"]] == ["payment", "refund"]
+    second = _json(porfin(*make))["charge"]
+    cancelled = porfin("charges", "cancel", second["id"], "--reason", "desistiu")
+    assert cancelled.exit_code == 0 and "cancelada" in cancelled.stdout
+    embedded = _json(porfin("charges", "sync", second["id"], "--json"))
+    assert embedded["status"] == "cancelled"
+
+    assert "Sem gateway" in porfin("charges", "gateway").stdout
+    bad = porfin("charges", "gateway", "asaas", "--set", "api_key=k")
+    assert bad.exit_code == 1 and "webhook_token" in bad.stderr
+    shown = _json(
+        porfin(
+            "charges",
+            "gateway",
+            "asaas",
+            "--set",
+            "api_key=$aact_abcdef1234",
+            "--set",
+            "webhook_token=porfin-webhook-token-5678",
+            "--json",
+        )
+    )
+    assert shown["secret_hints"] == {"api_key": "1234", "webhook_token": "5678"}
+    assert "aact_abcdef" not in json.dumps(shown)
+    needs_cpf = porfin(*make)
+    assert needs_cpf.exit_code == 1 and "payer_document" in needs_cpf.stderr
+    assert _json(porfin("charges", "gateway", "embedded", "--json"))["provider"] == "embedded"
+
+
+def test_pix_code_makes_a_code_that_pix_check_explains():
+    runner = CliRunner()
+    made = runner.invoke(
+        app,
+        [
+            "pix",
+            "code",
+            "--key",
+            "123.456.789-09",
+            "--amount",
+            "150.00",
+            "--txid",
+            "SINAL42",
+            "--name",
+            "Clínica Sorriso",
+            "--city",
+            "São Paulo",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    payload, *qr = made.stdout.splitlines()
+    assert parse_br_code(payload).amount_cents == 15000
+    assert any("█" in line for line in qr)
+    checked = runner.invoke(app, ["pix", "check", payload, "--json"])
+    found = json.loads(checked.stdout)
+    assert (found["key"], found["key_type"], found["amount_cents"], found["txid"]) == (
+        "12345678909",
+        "CPF",
+        15000,
+        "SINAL42",
+    )
+    shown = runner.invoke(app, ["pix", "check", payload]).stdout
+    assert "R$ 150,00" in shown and "Clinica Sorriso" in shown
+    broken = runner.invoke(app, ["pix", "check", payload[:-4] + "0000"])
+    assert broken.exit_code == 1 and broken.stdout == ""
+    assert "inválido" in broken.stderr and "crc" in broken.stderr.lower()
+    bad_key = runner.invoke(app, ["pix", "code", "--key", "123.456.789-00"])
+    assert bad_key.exit_code == 1 and "check digits" in bad_key.stderr

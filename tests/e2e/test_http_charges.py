@@ -8,6 +8,8 @@ import pytest
 from porfin_core.domain.pix import parse_br_code
 from tests.e2e.conftest import AUTH, login, ok, simulate
 
+WAIT = 10.0  # seconds: a bound on waiting for a frame, never a pause
+
 
 @pytest.fixture
 def patient(http) -> str:
@@ -72,3 +74,37 @@ def test_a_charge_is_issued_delivered_paid_in_parts_and_listed(http, patient):
     got = ok(http.get(f"/api/v1/charges/{charge['id']}", headers=secretary))
     assert got["transactions"][0]["reference"] == "E0001"
     assert http.get("/api/v1/charges/nope", headers=AUTH).status_code == 404
+
+
+def test_inbox_subscribers_get_charge_frames(http, patient):
+    ok(
+        http.patch(
+            "/api/v1/clinic", json={"pix_key": "123.456.789-09", "city": "Campinas"}, headers=AUTH
+        )
+    )
+    secretary = login(http, "secretary")
+    with http.websocket_connect("/api/v1/ws", headers=secretary) as ws:
+        assert ws.receive_json(timeout=WAIT)["type"] == "ready"
+        ws.send_json({"action": "subscribe", "topic": "inbox"})
+        assert ws.receive_json(timeout=WAIT)["type"] == "subscribed"
+        body = {
+            "customer_id": patient,
+            "amount_cents": 9000,
+            "description": "Consulta",
+            "deliver": False,
+        }
+        charge = ok(http.post("/api/v1/charges", json=body, headers=secretary), 201)
+        frame = ws.receive_json(timeout=WAIT)
+        assert (frame["type"], frame["charge_id"], frame["customer_id"]) == (
+            "charge.created",
+            charge["id"],
+            patient,
+        )
+        assert frame["data"]["charge"]["amount_cents"] == 9000
+        ok(http.post(f"/api/v1/charges/{charge['id']}/mark-paid", headers=secretary))
+        paid = ws.receive_json(timeout=WAIT)
+        assert (paid["type"], paid["data"]["charge"]["status"]) == ("charge.paid", "paid")
+        # What follows a payment: the patient is thanked in their chat.
+        thanks = ws.receive_json(timeout=WAIT)
+        assert thanks["type"] == "message.created"
+        assert "recebemos" in thanks["data"]["message"]["body"].lower()

@@ -162,6 +162,8 @@ def test_openapi_documents_every_operation_with_its_problems(client):
                 assert operation["security"] == [{"MetaSignature": []}], (method, path)
             elif path.startswith("/webhooks/whatsapp/evolution/"):
                 assert operation["security"] == [{"ChannelWebhookSecret": []}], (method, path)
+            elif path.startswith("/webhooks/payments/"):
+                assert operation["security"] == [{"PaymentWebhookSignature": []}], (method, path)
             elif path.startswith("/webhooks/"):
                 assert operation["security"] == [{"BearerToken": []}], (method, path)
             else:

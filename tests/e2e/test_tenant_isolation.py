@@ -33,6 +33,13 @@ BODIES = {
     ("POST", "/api/v1/appointments/{appointment_id}/cancel"): {"reason": "Outro motivo"},
     ("POST", "/api/v1/charges/{charge_id}/mark-paid"): {"amount_cents": 100},
     ("POST", "/api/v1/charges/{charge_id}/cancel"): {"reason": "Outro motivo"},
+    ("PATCH", "/api/v1/assistants/{assistant_id}"): {"tone": "outro"},
+    ("POST", "/api/v1/assistants/{assistant_id}/sandbox"): {
+        "transcript": [{"role": "patient", "text": "oi"}]
+    },
+    ("POST", "/api/v1/assistants/{assistant_id}/sandbox/stream"): {
+        "transcript": [{"role": "patient", "text": "oi"}]
+    },
 }
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
@@ -102,7 +109,32 @@ async def _foreign_ids(api, other_clinic) -> dict[str, str]:
     )
     if upload.status_code == 201:
         ids["media_id"] = upload.json()["id"]
-    return ids | await _agenda(api, beto, chat["customer_id"]) | await _charge(api, beto, chat)
+    return (
+        ids
+        | await _agenda(api, beto, chat["customer_id"])
+        | await _charge(api, beto, chat)
+        | await _knowledge(api, beto)
+        | await _assistant(api, beto)
+    )
+
+
+async def _assistant(api, headers) -> dict[str, str]:
+    """An AI assistant of the clinic."""
+    created = await api.post("/api/v1/assistants", json={"name": "Bia"}, headers=headers)
+    assert created.status_code == 201, created.text
+    return {"assistant_id": created.json()["id"]}
+
+
+async def _knowledge(api, headers) -> dict[str, str]:
+    """A document of the clinic's knowledge base (a price list)."""
+    price_list = b"Procedimento;Valor\nLimpeza (profilaxia);R$ 180,00\n"
+    added = await api.post(
+        "/api/v1/knowledge/documents",
+        files={"file": ("precos-b.csv", price_list, "text/csv")},
+        headers=headers,
+    )
+    assert added.status_code == 201, added.text
+    return {"document_id": added.json()["id"]}
 
 
 async def _charge(api, headers, chat) -> dict[str, str]:
@@ -164,6 +196,7 @@ async def _own_agenda(api, admin) -> dict[str, str]:
 LIST_QUERIES = {
     "/api/v1/appointments": {"from": "2026-11-20", "to": "2026-12-31"},
     "/api/v1/slots": {"type_id": "{own.type_id}", "from": "2026-11-26"},
+    "/api/v1/knowledge/search": {"q": "quanto custa a limpeza"},
 }
 
 # GET routes without ids that are not lists: the public OAuth callback (it needs a code).

@@ -274,9 +274,15 @@ class AsaasGateway:
 
     # -- webhooks -----------------------------------------------------------------------
 
-    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> list[PaymentNotice]:
+    def read_webhook(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        query: Mapping[str, str] | None = None,
+    ) -> list[PaymentNotice]:
         """Check ``asaas-access-token`` and read the event (one per call; events that are not
-        about a payment give no notice).
+        about a payment give no notice). ``query`` plays no part: Asaas signs nothing.
 
         Raises:
             InvalidCredentials: the token is missing or wrong, or none is configured.

@@ -54,6 +54,17 @@ class FirestoreChargeRepository(_Repo):
         charges.sort(key=lambda c: c.created_at, reverse=True)
         return charges
 
+    async def find_by_provider_charge(
+        self, clinic_id: str, provider: str, provider_charge_id: str
+    ) -> Charge | None:
+        query = (
+            self._s.sub(clinic_id, "charges")
+            .where(filter=FieldFilter("provider", "==", provider))
+            .where(filter=FieldFilter("provider_charge_id", "==", provider_charge_id))
+        )
+        found = [_load(s.to_dict() or {}, Charge) for s in await self._s.query(query)]
+        return min(found, key=lambda c: c.id) if found else None
+
     async def save(self, charge: Charge) -> None:
         doc = {**to_document(charge), "_sort_micros": utc_micros(charge.created_at)}
         self._s.put(self._ref(charge.clinic_id, charge.id), doc)

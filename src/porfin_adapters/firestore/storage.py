@@ -23,6 +23,9 @@ docs/storage-firestore.md)::
     {root}deliveries/{message_id}                     the sending outbox (+ _due_micros)
     {root}jobs/{job_id}, {root}job_keys/{key}         durable jobs (see jobs.py)
     {root}clinics/{id}/charges, .../transactions       charges, money log (see charges.py)
+    {root}clinics/{id}/assistant_turns, .../assistant_usage
+                                                      the AI receptionist's turns and
+                                                      monthly spending (see assistant.py)
     {root}calendar_feed_tokens/{token_hash}           -> clinic and professional of a feed
 
 Documents are the storage converter's output (:func:`to_document`) plus helper fields whose
@@ -959,6 +962,10 @@ class FirestoreUnitOfWork:
 
         self.charges = charges.FirestoreChargeRepository(self._session)
         self.transactions = charges.FirestoreTransactionLog(self._session)
+        # Imported here: the assistant module builds on this module's helpers.
+        from porfin_adapters.firestore.assistant import FirestoreAssistantTurnRepository
+
+        self.assistant_turns = FirestoreAssistantTurnRepository(self._session)
         # Imported here: the calendar module builds on this module's helpers.
         from porfin_adapters.firestore import calendar
 

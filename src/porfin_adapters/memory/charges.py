@@ -40,6 +40,18 @@ class MemoryChargeRepository(_Repos):
         charges.sort(key=lambda c: c.created_at, reverse=True)
         return charges
 
+    async def find_by_provider_charge(
+        self, clinic_id: str, provider: str, provider_charge_id: str
+    ) -> Charge | None:
+        for charge_id, doc in sorted(self._table("charges").items()):
+            if (
+                doc["clinic_id"] == clinic_id
+                and doc["provider"] == provider
+                and doc.get("provider_charge_id") == provider_charge_id
+            ):
+                return await self.get(clinic_id, charge_id)
+        return None
+
     async def save(self, charge: Charge) -> None:
         self._put("charges", charge.id, to_document(charge))
 

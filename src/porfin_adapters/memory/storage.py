@@ -75,6 +75,8 @@ class MemoryStore:
                 "calendar_feeds",
                 "charges",
                 "transactions",
+                "assistant_turns",
+                "assistant_usage",
             )
         }
         self.write_lock = asyncio.Lock()
@@ -396,6 +398,10 @@ class MemoryUnitOfWork:
 
         self.charges = charges.MemoryChargeRepository(store, self._writes)
         self.transactions = charges.MemoryTransactionLog(store, self._writes)
+        # Imported here: the assistant module builds on this module's helpers.
+        from porfin_adapters.memory.assistant import MemoryAssistantTurnRepository
+
+        self.assistant_turns = MemoryAssistantTurnRepository(store, self._writes)
 
     async def __aenter__(self) -> MemoryUnitOfWork:
         if not self._read_only:

@@ -1,10 +1,11 @@
 """SQLite charges and money log (wired into :class:`SqliteUnitOfWork` as ``uow.charges`` and
 ``uow.transactions``).
 
-Tables ``charges`` and ``transactions`` (migration ``0012_charges.sql``). Charges follow
-:mod:`porfin_adapters.sqlite.storage` (a row read remembers its version: two confirmations of
-one charge conflict). Transactions are plain columns, inserted and never changed: triggers
-refuse UPDATE and DELETE, and an id logged twice is a ``Conflict``.
+Tables ``charges`` and ``transactions`` (migrations ``0012_charges.sql``,
+``0014_gateway_charges.sql``). Charges follow :mod:`porfin_adapters.sqlite.storage` (a row
+read remembers its version: two confirmations of one charge conflict). Transactions are plain
+columns, inserted and never changed: triggers refuse UPDATE and DELETE, and an id logged twice
+is a ``Conflict``.
 """
 
 from __future__ import annotations
@@ -54,6 +55,15 @@ class SqliteChargeRepository(_Repo):
             self._tracker.loaded("charges", row_id, version)
         return [_load(doc, Charge) for _, _, doc in rows]
 
+    async def find_by_provider_charge(
+        self, clinic_id: str, provider: str, provider_charge_id: str
+    ) -> Charge | None:
+        row = self._conn.execute(
+            "SELECT id FROM charges WHERE clinic_id = ? AND provider_ref = ?",
+            (clinic_id, f"{provider}:{provider_charge_id}"),
+        ).fetchone()
+        return None if row is None else await self.get(clinic_id, row[0])
+
     async def save(self, charge: Charge) -> None:
         self._tracker.upsert(
             "charges",
@@ -64,6 +74,9 @@ class SqliteChargeRepository(_Repo):
                 "customer_id": charge.customer_id,
                 "status": charge.status.value,
                 "created_micros": utc_micros(charge.created_at),
+                "provider_ref": None
+                if charge.provider_charge_id is None
+                else f"{charge.provider}:{charge.provider_charge_id}",
                 "doc": _dump(charge),
             },
             immutable=_CHARGE_KEYS,

@@ -662,6 +662,10 @@ class SqliteUnitOfWork:
 
         self.charges = charges.SqliteChargeRepository(conn, tracker)
         self.transactions = charges.SqliteTransactionLog(conn, tracker)
+        # Imported here: the assistant module builds on this module's helpers.
+        from porfin_adapters.sqlite.assistant import SqliteAssistantTurnRepository
+
+        self.assistant_turns = SqliteAssistantTurnRepository(conn, tracker)
         # Imported here: the calendar module builds on this module's helpers.
         from porfin_adapters.sqlite import calendar
 

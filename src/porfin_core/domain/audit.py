@@ -113,6 +113,15 @@ class AuditAction(enum.StrEnum):
     CHARGE_MARK_PAID = "charge.mark_paid"
     """Staff confirmed a payment (``details``: amount_cents, paid_cents, status)."""
     CHARGE_CANCEL = "charge.cancel"
+    CHARGE_SYNC = "charge.sync"
+    """A gateway created the charge or reported on it (``details``: source, reported)."""
+    CHARGE_REFUND = "charge.refund"
+    CHARGE_EXPIRE = "charge.expire"
+    ASSISTANT_CREATE = "assistant.create"
+    ASSISTANT_UPDATE = "assistant.update"
+    ASSISTANT_REMOVE = "assistant.remove"
+    CLINIC_PAYMENT_GATEWAY = "clinic.payment_gateway"
+    """The clinic's payment gateway was set or removed (``details``: provider)."""
 
 
 @attrs.frozen(kw_only=True)

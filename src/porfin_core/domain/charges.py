@@ -20,7 +20,15 @@ from typing import Any
 
 import attrs
 
-from porfin_core.domain.events import ChargeCancelled, ChargeCreated, ChargePaid, EventRecorder
+from porfin_core.domain.events import (
+    ChargeCancelled,
+    ChargeCreated,
+    ChargeExpired,
+    ChargeOpened,
+    ChargePaid,
+    ChargeRefunded,
+    EventRecorder,
+)
 from porfin_core.errors import InvalidStateTransition, ValidationError
 
 EMBEDDED = "embedded"
@@ -152,7 +160,11 @@ class Charge(EventRecorder):
         provider: ``embedded`` (static PIX confirmed by staff) or a gateway's name.
         br_code: The PIX "copia e cola" code, if any.
         txid: The PIX transaction id in the code (field 62-05), if any.
-        provider_charge_id: The gateway's id of the charge, if any.
+        provider_charge_id: The gateway's id of the charge, once the gateway created it.
+        payment_url: The gateway's page where the patient can pay, if it has one.
+        payer_document: The payer's CPF or CNPJ, when the gateway needs it (Asaas).
+        payer_email: The payer's e-mail, when the gateway needs it (Mercado Pago).
+        confirmed_at: When the patient was told the payment arrived (once).
         history: Every change, oldest first.
     """
 
@@ -174,6 +186,10 @@ class Charge(EventRecorder):
     br_code: str | None = None
     txid: str | None = None
     provider_charge_id: str | None = None
+    payment_url: str | None = None
+    payer_document: str | None = None
+    payer_email: str | None = None
+    confirmed_at: datetime | None = None
     history: list[ChargeChange] = attrs.field(factory=list)
 
     @classmethod
@@ -238,6 +254,93 @@ class Charge(EventRecorder):
         """Keep the PIX "copia e cola" code the patient pays with."""
         self.br_code = br_code
         self.txid = txid
+
+    @property
+    def via_gateway(self) -> bool:
+        """True when a payment gateway holds the charge (or is to create it)."""
+        return self.provider != EMBEDDED
+
+    @property
+    def awaiting_gateway(self) -> bool:
+        """True for a gateway's charge the gateway has not created yet (or whose creation
+        Porfin has not stored yet): it has no provider id and no PIX code."""
+        return self.via_gateway and self.provider_charge_id is None
+
+    def open_at_gateway(
+        self,
+        provider_charge_id: str,
+        *,
+        br_code: str | None,
+        payment_url: str | None,
+        at: datetime,
+    ) -> None:
+        """Keep what the gateway made of the charge: its id, PIX code and payment page.
+
+        Raises:
+            InvalidStateTransition: the charge is no gateway's, or already has an id.
+        """
+        if not self.awaiting_gateway:
+            raise InvalidStateTransition("the charge is not awaiting its gateway", id=self.id)
+        self.provider_charge_id = provider_charge_id
+        self.br_code = br_code
+        self.payment_url = payment_url
+        self._change("opened", at, self.provider)
+        self.record(
+            ChargeOpened(
+                clinic_id=self.clinic_id,
+                occurred_at=at,
+                charge_id=self.id,
+                customer_id=self.customer_id,
+                amount_cents=self.amount_cents,
+                by=self.provider,
+                provider=self.provider,
+                provider_charge_id=provider_charge_id,
+            )
+        )
+
+    def converge(
+        self, status: str, paid_cents: int, at: datetime
+    ) -> list[tuple[TransactionKind, int]]:
+        """Bring the charge to the state its gateway reports (``status`` a
+        :class:`ChargeStatus` value, ``paid_cents`` the total paid there) and return the money
+        movements that took (none when it is there already: reports may come twice, late or
+        out of order, and only move the charge forward).
+
+        A charge Porfin already closed (cancelled, expired) stays closed: a payment reported
+        for it is returned as a movement all the same, so that the money is logged.
+        """
+        moves: list[tuple[TransactionKind, int]] = []
+        by = self.provider
+        paid = paid_cents
+        if status in (ChargeStatus.PAID, ChargeStatus.REFUNDED) and paid <= 0:
+            paid = self.amount_cents
+        if paid > self.paid_cents and self.status in (ChargeStatus.PENDING, ChargeStatus.PAID):
+            delta = paid - self.paid_cents
+            if self.status is ChargeStatus.PENDING:
+                self.mark_paid(min(delta, MAX_AMOUNT_CENTS), by, at)
+            else:
+                self.paid_cents = paid
+            moves.append((TransactionKind.PAYMENT, delta))
+        elif paid > self.paid_cents and self.status.final and status != ChargeStatus.REFUNDED:
+            moves.append((TransactionKind.PAYMENT, paid - self.paid_cents))
+            self.paid_cents = paid
+            self._change("payment", at, by, amount_cents=moves[-1][1], reason="late payment")
+        if status == ChargeStatus.REFUNDED and self.status is ChargeStatus.PAID:
+            moves.append((TransactionKind.REFUND, self.paid_cents))
+            self.refund(at, by)
+        elif status == ChargeStatus.CANCELLED and self.status is ChargeStatus.PENDING:
+            self.cancel(at, by, "cancelled at the gateway")
+        elif status == ChargeStatus.EXPIRED and self.status is ChargeStatus.PENDING:
+            self.lapse(at, by)
+        return moves
+
+    def confirm_to_patient(self, at: datetime) -> bool:
+        """Note that the patient is being told the payment arrived; False when they were
+        told already (tell them once)."""
+        if self.confirmed_at is not None or self.status is not ChargeStatus.PAID:
+            return False
+        self.confirmed_at = at
+        return True
 
     def delivered_in(self, chat_id: str) -> None:
         """Remember the chat the charge was sent in."""
@@ -316,11 +419,30 @@ class Charge(EventRecorder):
         Raises:
             InvalidStateTransition: not pending, or not past its expiry.
         """
-        self._require_pending("expire")
         if not self.is_overdue(now):
+            self._require_pending("expire")
             raise InvalidStateTransition("the charge has not reached its expiry", id=self.id)
+        self.lapse(now, "system")
+
+    def lapse(self, now: datetime, by: str) -> None:
+        """Expire a pending charge now, whatever its expiry (its gateway let it lapse).
+
+        Raises:
+            InvalidStateTransition: not pending.
+        """
+        self._require_pending("expire")
         self.status = ChargeStatus.EXPIRED
-        self._change("expired", now, "system")
+        self._change("expired", now, by)
+        self.record(
+            ChargeExpired(
+                clinic_id=self.clinic_id,
+                occurred_at=now,
+                charge_id=self.id,
+                customer_id=self.customer_id,
+                amount_cents=self.amount_cents,
+                by=by,
+            )
+        )
 
     def refund(self, now: datetime, by: str | None = None) -> None:
         """Mark a paid charge refunded (the money went back; final).
@@ -334,6 +456,17 @@ class Charge(EventRecorder):
             )
         self.status = ChargeStatus.REFUNDED
         self._change("refunded", now, by, amount_cents=self.paid_cents)
+        self.record(
+            ChargeRefunded(
+                clinic_id=self.clinic_id,
+                occurred_at=now,
+                charge_id=self.id,
+                customer_id=self.customer_id,
+                amount_cents=self.amount_cents,
+                by=by,
+                refunded_cents=self.paid_cents,
+            )
+        )
 
     def _require_pending(self, what: str) -> None:
         if self.status is not ChargeStatus.PENDING:

@@ -51,6 +51,8 @@ class Chat(EventRecorder):
         mode: AI, human or paused.
         paused_until: End of a pause (mode ``paused`` only).
         handoff_reason: Why the chat was handed to a person (mode ``human``).
+        handoff_summary: What the AI tells the secretary about the conversation so far.
+        urgent: The handoff is urgent (a clinical red flag): the chat goes first.
         status: Open or closed.
         assignee_id: Staff user in charge, None when unassigned.
         unread_count: Patient messages staff have not read yet.
@@ -69,6 +71,8 @@ class Chat(EventRecorder):
     mode: ChatMode = ChatMode.AI
     paused_until: datetime | None = None
     handoff_reason: str | None = None
+    handoff_summary: str | None = None
+    urgent: bool = False
     status: ChatStatus = ChatStatus.OPEN
     assignee_id: str | None = None
     unread_count: int = 0
@@ -136,11 +140,23 @@ class Chat(EventRecorder):
         """True when the AI receptionist may answer this chat at ``now``."""
         return self.status is ChatStatus.OPEN and self.effective_mode(now) is ChatMode.AI
 
-    def hand_off(self, reason: str, now: datetime, by: str | None = None) -> None:
-        """Give the chat to a person: the AI stops answering until someone resumes it."""
+    def hand_off(
+        self,
+        reason: str,
+        now: datetime,
+        by: str | None = None,
+        *,
+        summary: str | None = None,
+        urgent: bool = False,
+    ) -> None:
+        """Give the chat to a person: the AI stops answering until someone resumes it.
+        ``summary`` tells the secretary what happened so far; ``urgent`` puts the chat first
+        (kept until the AI resumes)."""
         reason = reason.strip()
         if not reason:
             raise ValidationError("a handoff needs a reason", field="reason")
+        self.handoff_summary = (summary or "").strip()[:1000] or self.handoff_summary
+        self.urgent = self.urgent or urgent
         self._set_mode(ChatMode.HUMAN, now, reason=reason, by=by)
 
     def turn_ai_off(self, now: datetime, by: str | None = None) -> None:
@@ -148,7 +164,9 @@ class Chat(EventRecorder):
         self._set_mode(ChatMode.HUMAN, now, reason="ai_turned_off", by=by)
 
     def resume_ai(self, now: datetime, by: str | None = None) -> None:
-        """Let the AI answer again."""
+        """Let the AI answer again (the handoff's summary and urgency are cleared)."""
+        self.handoff_summary = None
+        self.urgent = False
         self._set_mode(ChatMode.AI, now, by=by)
 
     def pause_ai(self, until: datetime, now: datetime, by: str | None = None) -> None:

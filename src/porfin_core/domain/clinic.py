@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from porfin_core.domain.assistant import Assistant
+from porfin_core.domain.payment_gateway import PaymentGatewayConfig
 from porfin_core.domain.phone import normalize_phone
 from porfin_core.domain.pix import MAX_CITY_LENGTH, MAX_NAME_LENGTH, normalize_text
 from porfin_core.domain.pix_keys import parse_pix_key
@@ -145,6 +147,9 @@ class Clinic:
             25 ASCII characters); None uses the clinic's name.
         pix_merchant_city: The receiver's city in BR Codes (field 60, at most 15 ASCII
             characters); None uses the clinic's city.
+        payment_gateway: The gateway charges go through (Asaas, Mercado Pago); None for
+            the embedded static PIX confirmed by staff.
+        assistants: The clinic's AI assistants (see :mod:`porfin_core.domain.assistant`).
     """
 
     id: str
@@ -160,6 +165,8 @@ class Clinic:
     pix_key: str | None = None
     pix_merchant_name: str | None = None
     pix_merchant_city: str | None = None
+    payment_gateway: PaymentGatewayConfig | None = None
+    assistants: list[Assistant] = attrs.field(factory=list)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -256,6 +263,26 @@ class Clinic:
         if self.pix_key is None or not name or not city:
             return None
         return self.pix_key, name, city
+
+    def add_assistant(self, assistant: Assistant, limit: int) -> None:
+        """Add ``assistant`` (at most ``limit`` per clinic).
+
+        Raises:
+            ValidationError: the clinic has ``limit`` assistants already.
+        """
+        if len(self.assistants) >= limit:
+            raise ValidationError(f"a clinic has at most {limit} assistants", field="assistants")
+        self.assistants.append(assistant)
+
+    def use_payment_gateway(self, config: PaymentGatewayConfig | None) -> None:
+        """Charge through ``config``'s gateway from now on (None: the embedded PIX).
+
+        Raises:
+            ValidationError: the account lacks a required setting (field: its name).
+        """
+        if config is not None and (missing := config.missing()):
+            raise ValidationError(f"{missing[0]} is required", field=missing[0])
+        self.payment_gateway = config
 
     def set_business_hours(self, hours: Iterable[OpeningHours]) -> None:
         """Replace the opening hours (an empty list: no staffed hours known).

@@ -349,6 +349,30 @@ class ChargeCancelled(ChargeEvent):
     reason: str = ""
 
 
+@attrs.frozen(kw_only=True)
+class ChargeOpened(ChargeEvent):
+    """A payment gateway created the charge: it has the provider's id and its PIX code."""
+
+    name: ClassVar[str] = "charge.opened"
+    provider: str = ""
+    provider_charge_id: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ChargeExpired(ChargeEvent):
+    """A pending charge reached its expiry (or the gateway let it lapse) unpaid (final)."""
+
+    name: ClassVar[str] = "charge.expired"
+
+
+@attrs.frozen(kw_only=True)
+class ChargeRefunded(ChargeEvent):
+    """The money of a paid charge went back to the patient (final)."""
+
+    name: ClassVar[str] = "charge.refunded"
+    refunded_cents: int = 0
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.name: cls
     for cls in (
@@ -378,6 +402,9 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ChargeCreated,
         ChargePaid,
         ChargeCancelled,
+        ChargeOpened,
+        ChargeExpired,
+        ChargeRefunded,
     )
 }
 """Every event class by its stable name."""

@@ -760,6 +760,8 @@ class Appointment(EventRecorder):
         notes: Free text for staff.
         chat_id: The conversation it was booked in, if any.
         cancel_reason: Why it was cancelled.
+        deposit_charge_id: The charge whose payment secured it (a deposit), once paid.
+        deposit_paid_at: When that deposit was paid.
         history: Every change, oldest first (reschedules keep the previous times).
         created_at: When it was booked.
         updated_at: When it last changed.
@@ -779,6 +781,8 @@ class Appointment(EventRecorder):
     notes: str = ""
     chat_id: str | None = None
     cancel_reason: str | None = None
+    deposit_charge_id: str | None = None
+    deposit_paid_at: datetime | None = None
     history: list[AppointmentChange] = attrs.field(factory=list)
     created_at: datetime
     updated_at: datetime
@@ -864,6 +868,16 @@ class Appointment(EventRecorder):
         self.status = AppointmentStatus.CONFIRMED
         self._change("confirmed", now, by)
         self.record(self._event(AppointmentConfirmed, now, by))
+        return True
+
+    def record_deposit(self, charge_id: str, paid_at: datetime, by: str | None) -> bool:
+        """The deposit (charge ``charge_id``) was paid; False when it was recorded already.
+        A deposit is recorded whatever the appointment's status: the money arrived."""
+        if self.deposit_charge_id == charge_id:
+            return False
+        self.deposit_charge_id = charge_id
+        self.deposit_paid_at = paid_at
+        self._change("deposit_paid", paid_at, by)
         return True
 
     def cancel(self, reason: str, now: datetime, by: str | None = None) -> None:

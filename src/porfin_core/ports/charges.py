@@ -25,6 +25,12 @@ class ChargeRepository(Protocol):
         status when given."""
         ...
 
+    async def find_by_provider_charge(
+        self, clinic_id: str, provider: str, provider_charge_id: str
+    ) -> Charge | None:
+        """The clinic's charge that gateway ``provider`` knows as ``provider_charge_id``."""
+        ...
+
     async def save(self, charge: Charge) -> None:
         """Insert or replace the charge (its clinic and customer never change).
 

@@ -20,3 +20,11 @@ class IdGenerator(Protocol):
     def new_id(self) -> str:
         """Return a new identifier, unique across the installation and roughly time-ordered."""
         ...
+
+
+class Timer(Protocol):
+    """A monotonic clock for measuring how long steps take (never for dates)."""
+
+    def monotonic_ms(self) -> float:
+        """Milliseconds since an arbitrary origin; never goes back."""
+        ...

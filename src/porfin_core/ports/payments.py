@@ -13,6 +13,8 @@ from typing import Protocol
 
 import attrs
 
+from porfin_core.domain.payment_gateway import PaymentGatewayConfig
+
 
 class BillingType(enum.StrEnum):
     """How the patient pays."""
@@ -145,13 +147,33 @@ class PaymentGateway(Protocol):
         """
         ...
 
-    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> list[PaymentNotice]:
-        """Verify a webhook call (Asaas ``asaas-access-token``, Mercado Pago ``x-signature``)
-        and read its events.
+    def read_webhook(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        query: Mapping[str, str] | None = None,
+    ) -> list[PaymentNotice]:
+        """Verify a webhook call (Asaas ``asaas-access-token``, Mercado Pago ``x-signature``
+        over the URL's ``query`` and headers) and read its events.
 
         Raises:
             InvalidCredentials: the call is not authenticated by this account's secret (nothing
                 may change).
             ValidationError: the body is not a webhook this provider sends.
+        """
+        ...
+
+
+class PaymentGateways(Protocol):
+    """Finds the :class:`PaymentGateway` of a clinic's account (credentials resolved from the
+    secret store; clients pooled per account)."""
+
+    async def gateway(self, clinic_id: str, config: PaymentGatewayConfig) -> PaymentGateway:
+        """The gateway for the clinic's account ``config``.
+
+        Raises:
+            GatewayError: the credentials could not be read (``retryable`` True) or are gone
+                (False).
         """
         ...

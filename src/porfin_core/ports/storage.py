@@ -24,6 +24,7 @@ from porfin_core.domain.message import Message, StatusChange
 from porfin_core.domain.outbound import Delivery
 from porfin_core.domain.staff import AccountToken, RefreshToken, StaffUser
 from porfin_core.pagination import DEFAULT_PAGE_SIZE, Page
+from porfin_core.ports.assistant import AssistantTurnRepository
 from porfin_core.ports.audit import AuditLog
 from porfin_core.ports.calendar import (
     CalendarBusyRepository,
@@ -427,7 +428,8 @@ class UnitOfWork(Protocol):
     without committing discards every write. ``audit`` records who did what: its appends
     commit with the change they describe. The scheduling repositories are described in
     :mod:`porfin_core.ports.scheduling`, the calendar ones in :mod:`porfin_core.ports.calendar`,
-    the charges and the money log in :mod:`porfin_core.ports.charges`.
+    the charges and the money log in :mod:`porfin_core.ports.charges`, the AI receptionist's
+    turns and spending in :mod:`porfin_core.ports.assistant`.
     """
 
     clinics: ClinicRepository
@@ -453,6 +455,7 @@ class UnitOfWork(Protocol):
     calendar_feeds: CalendarFeedRepository
     charges: ChargeRepository
     transactions: TransactionLog
+    assistant_turns: AssistantTurnRepository
 
     def record(self, events: Iterable[DomainEvent]) -> None:
         """Add events to the outbox, committed with the state change."""

@@ -6,11 +6,14 @@ import attrs
 
 from porfin_core.domain.audit import Actor, AuditAction
 from porfin_core.domain.charges import Charge
+from porfin_core.errors import InvalidStateTransition
 from porfin_core.ports.clock import Clock
+from porfin_core.ports.payments import PaymentGateways
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
 from porfin_core.use_cases._audit import actor_of
 from porfin_core.use_cases._charges import charge_audit
 from porfin_core.use_cases._transaction import transact
+from porfin_core.use_cases.sync_charge import ChargeSync, SyncCharge
 
 
 @attrs.frozen(kw_only=True)
@@ -34,10 +37,16 @@ class ChargeCancellation:
 class CancelCharge:
     """Cancel a pending charge (final): the patient no longer owes it. Payments already
     recorded stay in the transaction log. Event ``charge.cancelled``; audit record
-    ``charge.cancel``."""
+    ``charge.cancel``.
+
+    A gateway's charge is cancelled at the gateway first, so the patient can no longer pay
+    it; if the gateway says it was paid meanwhile, the payment is applied and the
+    cancellation refused."""
 
     uow_factory: UnitOfWorkFactory
     clock: Clock
+    gateways: PaymentGateways
+    sync: SyncCharge
 
     async def __call__(self, command: ChargeCancellation) -> Charge:
         """Cancel; returns the charge as stored.
@@ -48,6 +57,7 @@ class CancelCharge:
             ValidationError: a reason longer than 200 characters (``reason``).
         """
         actor = actor_of(command.actor)
+        await self._cancel_at_gateway(command)
 
         async def work(uow: UnitOfWork) -> Charge:
             now = self.clock.now()
@@ -63,3 +73,28 @@ class CancelCharge:
             return charge
 
         return await transact(self.uow_factory, work)
+
+    async def _cancel_at_gateway(self, command: ChargeCancellation) -> None:
+        async with self.uow_factory(read_only=True) as uow:
+            clinic = await uow.clinics.get(command.clinic_id)
+            charge = await uow.charges.get(command.clinic_id, command.charge_id)
+        config = clinic.payment_gateway
+        if (
+            charge.provider_charge_id is None
+            or charge.status.final
+            or config is None
+            or config.provider.value != charge.provider
+        ):
+            return
+        gateway = await self.gateways.gateway(clinic.id, config)
+        try:
+            await gateway.cancel_charge(charge.provider_charge_id)
+        except InvalidStateTransition:
+            synced = await self.sync(
+                ChargeSync(clinic_id=clinic.id, charge_id=charge.id, actor=command.actor)
+            )
+            raise InvalidStateTransition(
+                f"the gateway says the charge is {synced.status.value}: it cannot be cancelled",
+                id=charge.id,
+                status=synced.status.value,
+            ) from None

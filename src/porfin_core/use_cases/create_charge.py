@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime
 
 import attrs
 
 from porfin_core.domain.audit import Actor, AuditAction
-from porfin_core.domain.channel import Provider
 from porfin_core.domain.charges import Charge, txid_for
-from porfin_core.domain.chat import Chat
-from porfin_core.domain.customer import Customer, first_name
-from porfin_core.domain.media import MediaKind, StoredMedia
-from porfin_core.domain.message import MediaRef, Message, MessageKind
+from porfin_core.domain.clinic import Clinic
+from porfin_core.domain.jobs import Job
+from porfin_core.domain.message import Message
+from porfin_core.domain.payment_gateway import PAYER_DATA, GatewayProvider
 from porfin_core.domain.pix import generate_static_br_code
-from porfin_core.errors import ValidationError
-from porfin_core.ports.charges import QrRenderer
+from porfin_core.errors import GatewayError, ValidationError
 from porfin_core.ports.clock import Clock, IdGenerator
-from porfin_core.ports.formats import Formats
-from porfin_core.ports.media import MediaStore
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
 from porfin_core.use_cases._audit import actor_of
-from porfin_core.use_cases._charges import charge_audit
-from porfin_core.use_cases._outbound import patient_chat, queue_message
+from porfin_core.use_cases._charges import (
+    EXPIRE_JOB,
+    ChargeDelivery,
+    charge_audit,
+    may_write,
+    schedule_sync,
+)
+from porfin_core.use_cases._jobs import schedule_in
+from porfin_core.use_cases._outbound import patient_chat
 from porfin_core.use_cases._transaction import transact
+from porfin_core.use_cases.sync_charge import ChargeSync, SyncCharge
 
 NO_PIX_KEY = (
     "the clinic has no PIX key: set pix_key (and the merchant name and city, or the clinic's "
@@ -46,6 +49,8 @@ class NewCharge:
         appointment_id: The patient's appointment it secures (a deposit), if any.
         chat_id: The chat to deliver it in (default: the patient's most recent chat).
         deliver: Send the PIX code in the patient's chat (default) or only issue it.
+        payer_document: The patient's CPF or CNPJ (required by Asaas).
+        payer_email: The patient's e-mail (required by Mercado Pago).
         actor: Who asks and from where (default: Porfin itself).
     """
 
@@ -58,14 +63,17 @@ class NewCharge:
     appointment_id: str | None = None
     chat_id: str | None = None
     deliver: bool = True
+    payer_document: str | None = None
+    payer_email: str | None = None
     actor: Actor | None = None
 
 
 @attrs.frozen
 class IssuedCharge:
     """The charge as stored, and the messages queued to deliver it ([] when not delivered:
-    asked not to, the patient has no chat on an active channel, or their WhatsApp 24-hour
-    window is closed)."""
+    asked not to, the patient has no chat on an active channel, their WhatsApp 24-hour
+    window is closed, or the gateway has not created the charge yet: Porfin keeps trying and
+    delivers it then)."""
 
     charge: Charge
     messages: list[Message]
@@ -73,31 +81,39 @@ class IssuedCharge:
 
 @attrs.define(kw_only=True)
 class CreateCharge:
-    """Issue a charge with the embedded provider: a static PIX BR Code ("copia e cola") for
-    the clinic's PIX key, carrying the amount and a txid made from the charge's id.
+    """Issue a charge: with the embedded provider, a static PIX BR Code ("copia e cola") for
+    the clinic's PIX key, carrying the amount and a txid made from the charge's id; with the
+    clinic's payment gateway (Asaas, Mercado Pago), the gateway's charge and its PIX code.
 
-    In the same transaction the code is queued in the patient's chat: a text with the amount
-    ("R$ 150,00") and the code to copy, then the QR code as an image (a PNG kept in the media
-    store). Staff confirm the payment later (``MarkChargePaid``). Event ``charge.created``;
-    audit record ``charge.create``.
+    Embedded: in the same transaction the code is queued in the patient's chat (a text with
+    the amount, "R$ 150,00", and the code to copy, then the QR code as an image); staff
+    confirm the payment later (``MarkChargePaid``).
+
+    Gateway: the charge is stored first, with a ``charge.sync`` job, and then created at the
+    gateway (``SyncCharge``), which delivers the code in the chat. If the gateway cannot be
+    reached the charge stays pending without a code and the job keeps trying; once created,
+    the same job polls the gateway in case its webhook is missed.
+
+    A charge with an expiry gets a ``charge.expire`` job. Event ``charge.created``; audit
+    record ``charge.create``.
     """
 
     uow_factory: UnitOfWorkFactory
     clock: Clock
     ids: IdGenerator
-    formats: Formats
-    media: MediaStore
-    qr: QrRenderer
+    delivery: ChargeDelivery
+    sync: SyncCharge
 
     async def __call__(self, command: NewCharge) -> IssuedCharge:
         """Issue and deliver the charge.
 
         Raises:
             NotFound: no such customer (or appointment) in the clinic.
-            ValidationError: the clinic has no PIX key or receiver (``pix_key``), an amount
-                out of range (``amount_cents``), a blank or long description
-                (``description``), an expiry not in the future (``expires_at``), an
-                appointment of another patient (``appointment_id``).
+            ValidationError: the clinic has no PIX key or receiver (``pix_key``) and no
+                gateway, an amount out of range (``amount_cents``), a blank or long
+                description (``description``), an expiry not in the future (``expires_at``),
+                an appointment of another patient (``appointment_id``), payer data the
+                gateway needs missing (``payer_document``, ``payer_email``) or refused by it.
         """
         actor = actor_of(command.actor)
         charge_id = self.ids.new_id()
@@ -105,9 +121,6 @@ class CreateCharge:
         async def work(uow: UnitOfWork) -> IssuedCharge:
             now = self.clock.now()
             clinic = await uow.clinics.get(command.clinic_id)
-            receiver = clinic.pix_receiver()
-            if receiver is None:
-                raise ValidationError(NO_PIX_KEY, field="pix_key")
             customer = await uow.customers.get(command.clinic_id, command.customer_id)
             if command.appointment_id is not None:
                 appointment = await uow.appointments.get(command.clinic_id, command.appointment_id)
@@ -115,6 +128,7 @@ class CreateCharge:
                     raise ValidationError(
                         "the appointment is another patient's", field="appointment_id"
                     )
+            gateway = clinic.payment_gateway
             charge = Charge.issue(
                 id=charge_id,
                 clinic_id=clinic.id,
@@ -126,28 +140,27 @@ class CreateCharge:
                 due_date=command.due_date,
                 expires_at=command.expires_at,
                 appointment_id=command.appointment_id,
+                provider=gateway.provider.value if gateway else "embedded",
             )
-            key, name, city = receiver
-            txid = txid_for(charge.id)
-            charge.attach_pix(
-                generate_static_br_code(
-                    key=key,
-                    merchant_name=name,
-                    merchant_city=city,
-                    amount_cents=charge.amount_cents,
-                    txid=txid,
-                ),
-                txid,
-            )
-            messages: list[Message] = []
             chat = None
             if command.deliver:
                 chat = await patient_chat(uow, clinic.id, customer.id, command.chat_id)
-            if chat is not None and await _may_write(uow, chat, now):
-                charge.delivered_in(chat.id)
-                messages = await self._deliver(uow, charge, chat, customer, now)
+            writable = chat is not None and await may_write(uow, chat, now)
+            messages: list[Message] = []
+            if gateway is None:
+                _attach_static_pix(clinic, charge)
+                if chat is not None and writable:
+                    charge.delivered_in(chat.id)
+                    messages = await self.delivery(uow, charge, chat, customer, now)
+            else:
+                _take_payer_data(charge, command)
+                if chat is not None and writable:
+                    charge.delivered_in(chat.id)  # once the gateway made the code
+                await schedule_sync(uow, charge, 0, now, self.ids)
+            if charge.expires_at is not None:
+                await schedule_in(uow, _expiry_job(charge, self.ids.new_id(), now))
             await uow.charges.save(charge)
-            details = {"delivered": "yes" if messages else "no"}
+            details = {"delivered": "yes" if messages else "no", "provider": charge.provider}
             await uow.audit.append(
                 charge_audit(actor, charge, now, AuditAction.CHARGE_CREATE, details)
             )
@@ -155,72 +168,89 @@ class CreateCharge:
             await uow.commit()
             return IssuedCharge(charge, messages)
 
-        return await transact(self.uow_factory, work)
-
-    async def _deliver(
-        self,
-        uow: UnitOfWork,
-        charge: Charge,
-        chat: Chat,
-        customer: Customer,
-        now: datetime,
-    ) -> list[Message]:
-        """Queue the text with the code, then its QR image (stored first; a retried
-        transaction stores it again under a new id, the file of the failed try unused)."""
-        assert charge.br_code is not None
-        amount = self.formats.money(charge.amount_cents)
-        name = first_name(customer.name)
-        due = f"\nVencimento: {charge.due_date:%d/%m/%Y}." if charge.due_date else ""
-        text = (
-            f"{f'Olá, {name}!' if name else 'Olá!'} Segue a cobrança de {amount} "
-            f"({charge.description}).{due}\n\n"
-            f"Pague com o PIX copia e cola abaixo ou pelo QR code da próxima mensagem:\n\n"
-            f"{charge.br_code}"
-        )
-        extra = {"charge_id": charge.id}
-        png = self.qr.png(charge.br_code)
-        stored = StoredMedia(
-            id=self.ids.new_id(),
-            clinic_id=charge.clinic_id,
-            kind=MediaKind.IMAGE,
-            mime_type="image/png",
-            size=len(png),
-            sha256=hashlib.sha256(png).hexdigest(),
-            filename=f"pix-{charge.txid}.png",
-            created_at=now,
-        )
-        await self.media.put(stored, png)
-        caption = f"QR code PIX: {amount}"
-        image = MediaRef(
-            mime_type=stored.mime_type,
-            filename=stored.filename,
-            caption=caption,
-            sha256=stored.sha256,
-            size=stored.size,
-            stored_path=stored.id,
-        )
-        queued = [
-            await queue_message(
-                uow,
-                chat=chat,
-                customer=customer,
-                kind=kind,
-                body=body,
-                extra=extra,
-                now=now,
-                ids=self.ids,
-                media=media,
+        issued = await transact(self.uow_factory, work)
+        if not issued.charge.via_gateway:
+            return issued
+        try:
+            charge = await self.sync(
+                ChargeSync(
+                    clinic_id=issued.charge.clinic_id,
+                    charge_id=issued.charge.id,
+                    source="issue",
+                    actor=command.actor,
+                )
             )
-            for kind, body, media in (
-                (MessageKind.TEXT, text, None),
-                (MessageKind.IMAGE, caption, image),
+        except GatewayError as exc:
+            if not exc.retryable:
+                raise
+            return issued  # the charge.sync job tries again
+        return IssuedCharge(charge, await self._messages(charge))
+
+    async def _messages(self, charge: Charge) -> list[Message]:
+        """The messages that delivered ``charge`` (sync queued them in its transaction)."""
+        if charge.chat_id is None:
+            return []
+        async with self.uow_factory(read_only=True) as uow:
+            recent = await uow.messages.list_for_chat(charge.clinic_id, charge.chat_id, limit=10)
+        return sorted(
+            (m for m in recent.items if m.extra.get("charge_id") == charge.id),
+            key=lambda m: (m.created_at, m.id),
+        )
+
+
+def _attach_static_pix(clinic: Clinic, charge: Charge) -> None:
+    """Give ``charge`` the static BR Code of the clinic's PIX key.
+
+    Raises:
+        ValidationError: the clinic has no PIX key or receiver (``pix_key``).
+    """
+    receiver = clinic.pix_receiver()
+    if receiver is None:
+        raise ValidationError(NO_PIX_KEY, field="pix_key")
+    key, name, city = receiver
+    txid = txid_for(charge.id)
+    charge.attach_pix(
+        generate_static_br_code(
+            key=key,
+            merchant_name=name,
+            merchant_city=city,
+            amount_cents=charge.amount_cents,
+            txid=txid,
+        ),
+        txid,
+    )
+
+
+def _take_payer_data(charge: Charge, command: NewCharge) -> None:
+    """Keep the payer's document and e-mail the gateway needs on the charge.
+
+    Raises:
+        ValidationError: one the gateway needs is missing (field: its name).
+    """
+    document = "".join(ch for ch in (command.payer_document or "") if ch.isalnum()).upper()
+    email = (command.payer_email or "").strip()
+    charge.payer_document = document or None
+    charge.payer_email = email or None
+    if len(document) > 14 or len(email) > 254 or (email and "@" not in email):
+        field = "payer_document" if len(document) > 14 else "payer_email"
+        raise ValidationError(f"{field} is not valid", field=field)
+    for field in PAYER_DATA.get(GatewayProvider(charge.provider), ()):
+        if getattr(charge, field) is None:
+            what = "CPF or CNPJ" if field == "payer_document" else "e-mail"
+            raise ValidationError(
+                f"{charge.provider} needs the patient's {what} ({field})", field=field
             )
-        ]
-        return queued
 
 
-async def _may_write(uow: UnitOfWork, chat: Chat, now: datetime) -> bool:
-    """Free text reaches the patient: on a bridge always, on the Cloud API inside the 24-hour
-    window only (a charge is no approved template)."""
-    channel = await uow.channels.get(chat.channel_id)
-    return channel.provider is not Provider.CLOUD_API or chat.window_open(now)
+def _expiry_job(charge: Charge, job_id: str, now: datetime) -> Job:
+    assert charge.expires_at is not None
+    return Job.new(
+        id=job_id,
+        clinic_id=charge.clinic_id,
+        kind=EXPIRE_JOB,
+        payload={"charge_id": charge.id},
+        run_at=charge.expires_at,
+        idempotency_key=f"{EXPIRE_JOB}:{charge.id}",
+        subject=f"charge:{charge.id}",
+        now=now,
+    )

@@ -13,9 +13,17 @@ from porfin_core.use_cases.cancel_charge import ChargeCancellation
 from porfin_core.use_cases.create_charge import NewCharge
 from porfin_core.use_cases.list_charges import ChargeQuery
 from porfin_core.use_cases.mark_charge_paid import PaymentReceived
+from porfin_core.use_cases.refund_charge import Refund
+from porfin_core.use_cases.sync_charge import ChargeSync
 from porfin_http.actors import actor_of
 from porfin_http.auth import BEARER, needs, principal_of
-from porfin_http.charge_schemas import ChargeCancelIn, ChargeIn, ChargeOut, MarkPaidIn
+from porfin_http.charge_schemas import (
+    ChargeCancelIn,
+    ChargeIn,
+    ChargeOut,
+    MarkPaidIn,
+    RefundIn,
+)
 from porfin_http.deps import Services
 from porfin_http.problems import problems
 
@@ -60,7 +68,10 @@ class ChargeController(Controller):
         "a txid made from the charge's id, sent in the patient's chat as the \"copia e cola\" "
         "text and a QR image (not sent when the patient has no chat on an active channel or "
         "their 24-hour window is closed). `422` with field `pix_key` when the clinic has no "
-        "PIX key (`PATCH /api/v1/clinic`). Recorded in the audit log (`charge.create`).",
+        "PIX key (`PATCH /api/v1/clinic`). With a payment gateway "
+        "(`PUT /api/v1/clinic/payment-gateway`) the gateway creates the charge and its PIX "
+        "code; if it cannot be reached the charge is answered without `br_code` and Porfin "
+        "keeps trying, then delivers it. Recorded in the audit log (`charge.create`).",
         opt=needs(Permission.CHARGES_MANAGE),
         responses=problems(400, 401, 403, 404, 422),
     )
@@ -81,6 +92,8 @@ class ChargeController(Controller):
                 appointment_id=data.appointment_id,
                 chat_id=data.chat_id,
                 deliver=data.deliver,
+                payer_document=data.payer_document,
+                payer_email=data.payer_email,
                 actor=actor_of(request),
             )
         )
@@ -159,3 +172,59 @@ class ChargeController(Controller):
             )
         )
         return ChargeOut.of(charge)
+
+    @post(
+        "/{charge_id:str}/refund",
+        summary="Record a refund",
+        description="The clinic sent a paid embedded-PIX charge's money back: the charge "
+        "becomes `refunded` and the refund is appended to the transaction log. A gateway's "
+        "charge is refunded at the gateway (`422`, field `provider`), which reports it. `409 "
+        "invalid_state` unless paid. Recorded in the audit log (`charge.refund`).",
+        opt=needs(Permission.CHARGES_MANAGE),
+        responses=problems(400, 401, 403, 404, 409, 422),
+        status_code=200,
+    )
+    async def refund_charge(
+        self,
+        request: Request[Any, Any, Any],
+        container: NamedDependency[Services],
+        charge_id: FromPath[str],
+        data: JSONBody[RefundIn | None] = None,
+    ) -> ChargeOut:
+        clinic_id = principal_of(request).clinic_id
+        await container.refund_charge()(
+            Refund(
+                clinic_id=clinic_id,
+                charge_id=charge_id,
+                reference=(data or RefundIn()).reference,
+                actor=actor_of(request),
+            )
+        )
+        return ChargeOut.detailed(await container.get_charge()(clinic_id, charge_id))
+
+    @post(
+        "/{charge_id:str}/sync",
+        summary="Ask the gateway about a charge",
+        description="Creates a gateway's charge the gateway has not created yet, or applies "
+        "the gateway's current state (a payment whose webhook was missed). An embedded "
+        "charge is returned unchanged. `502` when the gateway cannot be reached.",
+        opt=needs(Permission.CHARGES_MANAGE),
+        responses=problems(401, 403, 404, 422, 502),
+        status_code=200,
+    )
+    async def sync_charge(
+        self,
+        request: Request[Any, Any, Any],
+        container: NamedDependency[Services],
+        charge_id: FromPath[str],
+    ) -> ChargeOut:
+        clinic_id = principal_of(request).clinic_id
+        await container.sync_charge()(
+            ChargeSync(
+                clinic_id=clinic_id,
+                charge_id=charge_id,
+                source="staff",
+                actor=actor_of(request),
+            )
+        )
+        return ChargeOut.detailed(await container.get_charge()(clinic_id, charge_id))

@@ -1,0 +1,152 @@
+"""The AI receptionist's pipeline on the offline engine (memory container): booking in two
+turns, bursts answered once, staff messages and newer messages superseding a reply, red
+flags and other languages handed off before any model call, prices only from the knowledge
+base, and the trace of every step."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from porfin_core.domain.assistant import TurnStatus
+from porfin_core.domain.chat import ChatMode
+from porfin_core.domain.customer import Identity
+from porfin_core.domain.knowledge import KnowledgeChunk, KnowledgeDocument
+from porfin_core.domain.message import Author
+from porfin_core.ports.scheduling import AppointmentQuery
+from porfin_core.use_cases._scheduling import WorkingInterval
+from porfin_core.use_cases.create_appointment_type import NewAppointmentType
+from porfin_core.use_cases.create_assistant import NewAssistant
+from porfin_core.use_cases.create_professional import NewProfessional
+from porfin_core.use_cases.receive_inbound_message import ReceiveMessage
+from porfin_core.use_cases.send_staff_message import SendText
+
+PHONE = "+5511987654321"
+PRICES = "Limpeza (profilaxia): R$ 180,00\nClareamento a laser: R$ 1.200,00"
+
+
+@pytest.fixture
+async def clinic(container, installation):
+    clinic_id = installation.clinic.id
+    week = [WorkingInterval(day, "08:00", "18:00") for day in range(1, 6)]
+    ana = await container.create_professional()(
+        NewProfessional(clinic_id=clinic_id, name="Dra. Ana", hours=week)
+    )
+    cleaning = await container.create_appointment_type()(
+        NewAppointmentType(clinic_id=clinic_id, name="Limpeza", duration_minutes=30)
+    )
+    assistant = await container.create_assistant()(
+        NewAssistant(
+            clinic_id=clinic_id,
+            settings={
+                "name": "Sofia",
+                "facts": {"address": "Rua das Flores, 100 - Centro", "insurance": "Amil Dental"},
+            },
+        )
+    )
+    document = KnowledgeDocument(
+        id="doc1",
+        clinic_id=clinic_id,
+        title="Tabela de preços",
+        filename="precos.txt",
+        media_type="text/plain",
+        size_bytes=len(PRICES),
+        sha256="0" * 64,
+        chunk_count=1,
+        created_at=container.clock().now(),
+        created_by="admin",
+    )
+    await container.knowledge_base().add(
+        document,
+        [KnowledgeChunk(id="c1", document_id="doc1", clinic_id=clinic_id, ordinal=0, text=PRICES)],
+    )
+    return {"id": clinic_id, "ana": ana, "cleaning": cleaning, "assistant": assistant}
+
+
+async def _write(container, installation, text, n):
+    return await container.receive_inbound_message()(
+        ReceiveMessage(
+            channel_id=installation.channel.id,
+            provider_message_id=f"wamid.{n}",
+            sender=[Identity.of_phone(PHONE)],
+            sender_name="Maria Souza",
+            body=text,
+        )
+    )
+
+
+async def _answer(container, received):
+    return await container.answer_with_assistant()(
+        received.clinic_id, received.chat_id, received.message_id
+    )
+
+
+async def _ai_messages(container, received):
+    async with container.uow_factory()(read_only=True) as uow:
+        page = await uow.messages.list_for_chat(received.clinic_id, received.chat_id, limit=50)
+    return [m for m in page.items[::-1] if m.author is Author.AI]
+
+
+async def test_a_booking_in_two_turns(container, installation, clinic, clock):
+    first = await _write(container, installation, "oi, queria marcar uma limpeza amanhã à tarde", 1)
+    turn = await _answer(container, first)
+    assert turn.status is TurnStatus.REPLIED
+    assert turn.tools_called() == ["find_slots"]
+    [offer] = await _ai_messages(container, first)
+    assert "1)" in offer.body and "Dra. Ana" in offer.body
+    second = await _write(container, installation, "2", 2)
+    turn = await _answer(container, second)
+    assert turn.tools_called() == ["book_appointment"], turn.steps
+    booked = await _ai_messages(container, second)
+    assert "marcada" in booked[-1].body
+    async with container.uow_factory()(read_only=True) as uow:
+        found = await uow.appointments.list(AppointmentQuery(clinic_id=clinic["id"]))
+    [appointment] = found
+    local = appointment.start.astimezone(installation.clinic.zone)
+    tomorrow = (clock.now().astimezone(installation.clinic.zone) + timedelta(days=1)).date()
+    assert local.date() >= tomorrow and local.hour >= 12
+    assert appointment.source.value == "ai"
+
+
+async def test_a_red_flag_hands_off_at_once_and_urgently(container, installation, clinic):
+    received = await _write(container, installation, "to com o rosto muito inchado e febre", 1)
+    turn = await _answer(container, received)
+    assert turn.status is TurnStatus.HANDED_OFF
+    assert turn.handoff_reason.startswith("red_flag")
+    assert not [s for s in turn.steps if s.kind == "model"]
+    async with container.uow_factory()(read_only=True) as uow:
+        chat = await uow.chats.get(received.clinic_id, received.chat_id)
+    assert chat.mode is ChatMode.HUMAN and chat.urgent and chat.assignee_id is None
+    [message] = await _ai_messages(container, received)
+    assert "192" in message.body
+
+
+async def test_a_burst_gets_one_reply_and_a_staff_message_supersedes(
+    container, installation, clinic
+):
+    first = await _write(container, installation, "oi", 1)
+    second = await _write(container, installation, "quanto custa a limpeza?", 2)
+    assert await _answer(container, first) is None  # a newer message answers the burst
+    turn = await _answer(container, second)
+    assert turn.status is TurnStatus.REPLIED, [(s.kind, s.detail) for s in turn.steps]
+    assert turn.message_ids == [
+        first.message_id,
+        second.message_id,
+    ]
+    [reply] = await _ai_messages(container, second)
+    assert "180,00" in reply.body
+    third = await _write(container, installation, "e clareamento?", 3)
+    await container.send_staff_message()(
+        SendText(clinic_id=third.clinic_id, chat_id=third.chat_id, author_id="u1", text="Oi!")
+    )
+    assert await _answer(container, third) is None  # a person answered: the AI stays quiet
+    assert len(await _ai_messages(container, third)) == 1
+
+
+async def test_other_languages_and_asking_for_a_person_are_handed_off(
+    container, installation, clinic
+):
+    received = await _write(container, installation, "Hello, I need an appointment please", 1)
+    turn = await _answer(container, received)
+    assert turn.status is TurnStatus.HANDED_OFF and turn.handoff_reason == "language:en"
