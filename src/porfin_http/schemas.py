@@ -886,6 +886,13 @@ class ClinicOut(msgspec.Struct):
         str | None,
         msgspec.Meta(description="Receiver city in BR Codes (null: the clinic's city)."),
     ] = None
+    ai_resume_after_hours: Annotated[
+        int | None,
+        msgspec.Meta(
+            description="A chat a person took over goes back to the AI when the patient "
+            "writes after it was closed this many hours (null: only staff give it back)."
+        ),
+    ] = None
 
     @classmethod
     def of(cls, clinic: Clinic) -> ClinicOut:
@@ -904,6 +911,7 @@ class ClinicOut(msgspec.Struct):
             pix_key=clinic.pix_key,
             pix_merchant_name=clinic.pix_merchant_name,
             pix_merchant_city=clinic.pix_merchant_city,
+            ai_resume_after_hours=clinic.ai_resume_after_hours,
         )
 
 
@@ -920,6 +928,8 @@ class ClinicPatch(msgspec.Struct, forbid_unknown_fields=True):
     (`1d@10:00`: the day before at 10:00; `2h`: two hours before; `[]`: no reminders).
     ``pix_key`` (CPF, CNPJ, e-mail, `+55` phone or random key), ``pix_merchant_name`` and
     ``pix_merchant_city`` (the receiver shown by banking apps): null removes the value.
+    ``ai_resume_after_hours``: a closed chat a person took over goes back to the AI when the
+    patient writes this many hours later (`0`: never by itself).
     """
 
     name: Annotated[str, msgspec.Meta(max_length=400)] | None = None
@@ -946,3 +956,4 @@ class ClinicPatch(msgspec.Struct, forbid_unknown_fields=True):
     pix_key: OptionalText = msgspec.UNSET
     pix_merchant_name: OptionalText = msgspec.UNSET
     pix_merchant_city: OptionalText = msgspec.UNSET
+    ai_resume_after_hours: Annotated[int, msgspec.Meta(ge=0, le=720)] | None = None

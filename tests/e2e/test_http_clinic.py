@@ -23,6 +23,7 @@ def test_the_clinic_as_created_at_first_start(client):
         "pix_key": None,
         "pix_merchant_name": None,
         "pix_merchant_city": None,
+        "ai_resume_after_hours": None,
     }
     assert clinic["business_hours"][0] == {"weekday": "monday", "opens": "08:00", "closes": "18:00"}
     assert clinic["business_hours"][-1] == {

@@ -150,3 +150,103 @@ async def test_other_languages_and_asking_for_a_person_are_handed_off(
     received = await _write(container, installation, "Hello, I need an appointment please", 1)
     turn = await _answer(container, received)
     assert turn.status is TurnStatus.HANDED_OFF and turn.handoff_reason == "language:en"
+
+
+async def test_a_burst_of_three_within_the_debounce_gets_one_reply_for_all_three(
+    container, installation, clinic, clock
+):
+    dispatcher, worker = container.dispatcher(), container.job_worker()
+    container.assistant_reactions().attach(dispatcher, worker)
+    burst = ["oi", "queria marcar uma limpeza", "amanha a tarde"]
+    for n, text in enumerate(burst, start=1):
+        received = await _write(container, installation, text, n)
+        await dispatcher.drain()
+        clock.advance(seconds=2)
+    await worker.drain()
+    assert await _ai_messages(container, received) == []  # still within the debounce
+    clock.advance(seconds=10)
+    await worker.drain()
+    [reply] = await _ai_messages(container, received)
+    async with container.uow_factory()(read_only=True) as uow:
+        [turn] = await uow.assistant_turns.for_chat(received.clinic_id, received.chat_id)
+    assert len(turn.message_ids) == 3
+    [find] = [s for s in turn.steps if s.kind == "tool"]
+    tomorrow = (clock.now().astimezone(installation.clinic.zone) + timedelta(days=1)).date()
+    assert find.detail["arguments"]["procedure"] == "limpeza"
+    assert find.detail["arguments"]["first_day"] == tomorrow.isoformat()
+    assert find.detail["arguments"]["after"] == "12:00"
+    assert "1)" in reply.body
+
+
+async def test_a_staff_message_during_generation_cancels_the_ai_reply(
+    container, installation, clinic
+):
+    from dependency_injector import providers
+
+    from porfin_adapters.offline_engine import OfflineEngine
+
+    received = await _write(container, installation, "quanto custa a limpeza?", 1)
+    engine = OfflineEngine()
+
+    class StaffInterrupts:
+        async def complete(self, request, on_text=None):
+            await container.send_staff_message()(
+                SendText(
+                    clinic_id=received.clinic_id,
+                    chat_id=received.chat_id,
+                    author_id="u1",
+                    text="Oi Maria, eu te ajudo!",
+                )
+            )
+            return await engine.complete(request, on_text)
+
+    container.offline_engine.override(providers.Object(StaffInterrupts()))
+    turn = await _answer(container, received)
+    assert turn.status is TurnStatus.SUPERSEDED and turn.reply
+    assert await _ai_messages(container, received) == []
+
+
+async def test_a_voice_note_without_transcription_goes_to_a_person(container, installation, clinic):
+    from porfin_core.domain.message import MediaRef, MessageKind
+
+    received = await container.receive_inbound_message()(
+        ReceiveMessage(
+            channel_id=installation.channel.id,
+            provider_message_id="wamid.voice",
+            sender=[Identity.of_phone(PHONE)],
+            kind=MessageKind.AUDIO,
+            media=MediaRef(mime_type="audio/ogg; codecs=opus", provider_media_id="m1"),
+        )
+    )
+    turn = await _answer(container, received)
+    assert (turn.status, turn.handoff_reason) == (TurnStatus.HANDED_OFF, "voice_note")
+    [message] = await _ai_messages(container, received)
+    assert "áudio" in message.body
+
+
+async def test_a_closed_chat_goes_back_to_the_ai_under_the_clinic_s_policy(
+    container, installation, clinic, clock
+):
+    from porfin_core.use_cases.update_chat import ChangeChat
+    from porfin_core.use_cases.update_clinic import ChangeClinic
+
+    first = await _write(container, installation, "quero falar com uma pessoa", 1)
+    assert (await _answer(container, first)).status is TurnStatus.HANDED_OFF
+    close = ChangeChat(clinic_id=first.clinic_id, chat_id=first.chat_id, status="closed")
+    await container.update_chat()(close)
+    clock.advance(hours=30)
+    again = await _write(container, installation, "oi de novo", 2)
+    async with container.uow_factory()(read_only=True) as uow:
+        chat = await uow.chats.get(first.clinic_id, first.chat_id)
+    assert chat.mode is ChatMode.HUMAN  # no policy: only staff give the chat back
+    assert await _answer(container, again) is None
+    await container.update_clinic()(
+        ChangeClinic(clinic_id=first.clinic_id, ai_resume_after_hours=24)
+    )
+    await container.update_chat()(close)
+    clock.advance(hours=25)
+    third = await _write(container, installation, "oi, quanto custa a limpeza?", 3)
+    async with container.uow_factory()(read_only=True) as uow:
+        chat = await uow.chats.get(first.clinic_id, first.chat_id)
+    assert chat.mode is ChatMode.AI and chat.handoff_reason is None
+    assert (await _answer(container, third)).status is TurnStatus.REPLIED

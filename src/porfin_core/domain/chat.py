@@ -54,6 +54,7 @@ class Chat(EventRecorder):
         handoff_summary: What the AI tells the secretary about the conversation so far.
         urgent: The handoff is urgent (a clinical red flag): the chat goes first.
         status: Open or closed.
+        closed_at: When the chat was last closed (kept when it reopens).
         assignee_id: Staff user in charge, None when unassigned.
         unread_count: Patient messages staff have not read yet.
         last_inbound_at: Time of the patient's last message: opens the 24 h window.
@@ -74,6 +75,7 @@ class Chat(EventRecorder):
     handoff_summary: str | None = None
     urgent: bool = False
     status: ChatStatus = ChatStatus.OPEN
+    closed_at: datetime | None = None
     assignee_id: str | None = None
     unread_count: int = 0
     last_inbound_at: datetime | None = None
@@ -139,6 +141,17 @@ class Chat(EventRecorder):
     def ai_may_reply(self, now: datetime) -> bool:
         """True when the AI receptionist may answer this chat at ``now``."""
         return self.status is ChatStatus.OPEN and self.effective_mode(now) is ChatMode.AI
+
+    def resumes_ai(self, now: datetime, after: timedelta | None) -> bool:
+        """True when a patient writing now gives a closed chat back to the AI under a
+        policy of ``after`` (None: only staff give chats back)."""
+        return (
+            after is not None
+            and self.status is ChatStatus.CLOSED
+            and self.mode is not ChatMode.AI
+            and self.closed_at is not None
+            and now - self.closed_at >= after
+        )
 
     def hand_off(
         self,
@@ -221,6 +234,7 @@ class Chat(EventRecorder):
         if self.status is ChatStatus.CLOSED:
             raise InvalidStateTransition("chat is already closed", chat_id=self.id)
         self.status = ChatStatus.CLOSED
+        self.closed_at = now
         self.unread_count = 0
         self.record(ChatClosed(clinic_id=self.clinic_id, occurred_at=now, chat_id=self.id))
 
@@ -248,14 +262,20 @@ class Chat(EventRecorder):
             ChatRead(clinic_id=self.clinic_id, occurred_at=now, chat_id=self.id, read_by=by)
         )
 
-    def add_message(self, message: Message, now: datetime) -> None:
+    def add_message(
+        self, message: Message, now: datetime, resume_ai_after: timedelta | None = None
+    ) -> None:
         """Account for a new message in the timeline.
 
         A patient message reopens a closed chat, counts as unread and opens the 24 h window.
         A message typed on the clinic's own phone means a person is answering: the AI stops.
+        With ``resume_ai_after`` (the clinic's policy), a patient writing in a chat that a
+        person took over and closed at least that long ago is answered by the AI again.
         """
         if message.direction is Direction.INBOUND:
             if self.status is ChatStatus.CLOSED:
+                if self.resumes_ai(now, resume_ai_after):
+                    self.resume_ai(now, by="policy")
                 self.reopen(now)
             self.unread_count += 1
             inbound_at = message.sent_at or now

@@ -150,6 +150,9 @@ class Clinic:
         payment_gateway: The gateway charges go through (Asaas, Mercado Pago); None for
             the embedded static PIX confirmed by staff.
         assistants: The clinic's AI assistants (see :mod:`porfin_core.domain.assistant`).
+        ai_resume_after_hours: A chat a person took over goes back to the AI when the
+            patient writes after it was closed at least this long (None: only staff give
+            chats back).
     """
 
     id: str
@@ -167,6 +170,7 @@ class Clinic:
     pix_merchant_city: str | None = None
     payment_gateway: PaymentGatewayConfig | None = None
     assistants: list[Assistant] = attrs.field(factory=list)
+    ai_resume_after_hours: int | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -263,6 +267,18 @@ class Clinic:
         if self.pix_key is None or not name or not city:
             return None
         return self.pix_key, name, city
+
+    def set_ai_resume_policy(self, hours: int | None) -> None:
+        """Give closed chats back to the AI after ``hours`` (None: never by itself).
+
+        Raises:
+            ValidationError: not 1 to 720 hours (field ``ai_resume_after_hours``).
+        """
+        if hours is not None and not 1 <= hours <= 720:
+            raise ValidationError(
+                "ai_resume_after_hours must be 1 to 720", field="ai_resume_after_hours"
+            )
+        self.ai_resume_after_hours = hours
 
     def add_assistant(self, assistant: Assistant, limit: int) -> None:
         """Add ``assistant`` (at most ``limit`` per clinic).

@@ -139,10 +139,11 @@ class PaymentGateway(Protocol):
         ...
 
     async def cancel_charge(self, provider_charge_id: str) -> GatewayCharge:
-        """Cancel a pending charge.
+        """Cancel a pending charge; a charge cancelled (or expired) already comes back as it
+        is, so a retried cancellation is harmless.
 
         Raises:
-            InvalidStateTransition: it is paid or already over.
+            InvalidStateTransition: it is paid (or refunded).
             GatewayError: the provider failed or could not be reached.
         """
         ...

@@ -134,9 +134,12 @@ class AssistantBrain:
         self,
         turn: AssistantTurn,
         listener: Callable[[TraceStep], Awaitable[None]] | None = None,
+        origin: float | None = None,
     ) -> Run:
-        """Begin timing ``turn`` (``listener`` receives each step as it ends)."""
-        return Run(turn, self.timer, self.timer.monotonic_ms(), listener=listener)
+        """Begin timing ``turn``, from ``origin`` (a timer reading; default now);
+        ``listener`` receives each step as it ends."""
+        start = self.timer.monotonic_ms() if origin is None else origin
+        return Run(turn, self.timer, start, listener=listener)
 
     async def think(
         self,

@@ -79,6 +79,7 @@ class AnswerWithAssistant:
         """Answer the burst whose last patient message is ``message_id``; None when there
         was nothing to do (not the AI's chat, no assistant, a newer message, already
         answered)."""
+        origin = self.brain.timer.monotonic_ms()
         async with self.uow_factory(read_only=True) as uow:
             clinic = await uow.clinics.get(clinic_id)
             chat = await uow.chats.get(clinic_id, chat_id)
@@ -101,7 +102,8 @@ class AnswerWithAssistant:
                 assistant_id=assistant.id,
                 message_ids=[m.id for m in burst.messages],
                 started_at=now,
-            )
+            ),
+            origin=origin,
         )
         history = conversation(burst.history, previous[0] if previous else None)
         outcome = await self.brain.think(
@@ -133,12 +135,7 @@ class AnswerWithAssistant:
             now = self.clock.now()
             started = run.now_ms()
             current = await uow.chats.get(clinic.id, chat.id)
-            fresh = await _burst(uow, clinic.id, chat.id)
-            if (
-                not current.ai_may_reply(now)
-                or not fresh.messages
-                or fresh.messages[-1].id != last_seen.id
-            ):
+            if not current.ai_may_reply(now) or await _interrupted(uow, chat, last_seen.id):
                 turn.status = TurnStatus.SUPERSEDED
                 turn.reply = outcome.reply or outcome.patient_text
                 run.step("delivery", started, superseded=True)
@@ -212,6 +209,22 @@ async def _burst(uow: UnitOfWork, clinic_id: str, chat_id: str) -> Burst:
             break
         messages.append(message)
     return Burst(messages=messages[::-1], history=newest_first[::-1])
+
+
+async def _interrupted(uow: UnitOfWork, chat: Chat, last_seen_id: str) -> bool:
+    """True when, since the burst's last message, the patient wrote again or a person wrote
+    to them (the AI's own messages and system messages, such as a charge it sent, do not
+    count)."""
+    page = await uow.messages.list_for_chat(chat.clinic_id, chat.id, limit=HISTORY)
+    for message in page.items:  # newest first
+        if message.id == last_seen_id:
+            return False
+        if message.direction is Direction.INBOUND or message.author in _PEOPLE:
+            return True
+    return True  # the burst scrolled out of sight: much happened since
+
+
+_PEOPLE = frozenset({Author.STAFF, Author.CLINIC_PHONE})
 
 
 def _summary(turn: AssistantTurn, customer: Customer) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -171,7 +171,12 @@ class ReceiveInboundMessage:
                     clinic_id, channel.id, command.provider_message_id
                 ):
                     message.apply_status(pending.change)
-            chat.add_message(message, now)
+            resume_after = None
+            if message.direction is Direction.INBOUND and chat.resumes_ai(now, timedelta(0)):
+                # Rare (a closed chat a person took over): read the clinic's policy.
+                hours = (await uow.clinics.get(clinic_id)).ai_resume_after_hours
+                resume_after = None if hours is None else timedelta(hours=hours)
+            chat.add_message(message, now, resume_after)
             if customer_changed:
                 await uow.customers.save(customer)
             await uow.chats.save(chat)

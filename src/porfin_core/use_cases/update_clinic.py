@@ -54,6 +54,8 @@ class ChangeClinic:
             ``""`` removes it.
         pix_merchant_name: The receiver's name in BR Codes; ``""`` uses the clinic's name.
         pix_merchant_city: The receiver's city in BR Codes; ``""`` uses the clinic's city.
+        ai_resume_after_hours: Hours after which a closed chat a person took over goes
+            back to the AI when the patient writes; ``0`` turns the policy off.
         actor: Who asks and from where, for the audit record (default: Porfin itself).
     """
 
@@ -69,6 +71,7 @@ class ChangeClinic:
     pix_key: str | None = None
     pix_merchant_name: str | None = None
     pix_merchant_city: str | None = None
+    ai_resume_after_hours: int | None = None
     actor: Actor | None = None
 
 
@@ -174,6 +177,8 @@ def _apply(clinic: Clinic, command: ChangeClinic, hours: list[OpeningHours] | No
         clinic.set_business_hours(hours)
     if command.reminders is not None:
         clinic.plan_reminders(list(command.reminders))
+    if command.ai_resume_after_hours is not None:
+        clinic.set_ai_resume_policy(command.ai_resume_after_hours or None)
     pix = (command.pix_key, command.pix_merchant_name, command.pix_merchant_city)
     if pix != (None, None, None):
         key, name, city = (

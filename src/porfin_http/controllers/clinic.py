@@ -75,6 +75,7 @@ class ClinicController(Controller):
                 pix_key=_clearable(data.pix_key),
                 pix_merchant_name=_clearable(data.pix_merchant_name),
                 pix_merchant_city=_clearable(data.pix_merchant_city),
+                ai_resume_after_hours=data.ai_resume_after_hours,
                 actor=actor_of(request),
             )
         )
