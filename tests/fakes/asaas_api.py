@@ -144,6 +144,7 @@ class AsaasApiFake:
         self.payments: dict[str, dict[str, Any]] = {}
         self._failures: deque[tuple[str | None, tuple[int, Any]]] = deque()
         self._drops: deque[str] = deque()
+        self._holds: deque[str] = deque()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._started = threading.Event()
@@ -159,6 +160,7 @@ class AsaasApiFake:
             self.payments.clear()
             self._failures.clear()
             self._drops.clear()
+            self._holds.clear()
 
     def fail_next(self, name: str, times: int = 1, *, on: str | None = None) -> None:
         """Answer the next ``times`` calls (those to ``on``, e.g. ``"POST /v3/payments"``, when
@@ -170,6 +172,12 @@ class AsaasApiFake:
         """Carry the next call to ``on`` out, then break the connection mid-answer."""
         with self._lock:
             self._drops.append(on)
+
+    def hold_next(self, on: str = "POST /v3/payments") -> None:
+        """Carry the next call to ``on`` out, then never answer (until the client goes away):
+        a process killed meanwhile never learns what Asaas did."""
+        with self._lock:
+            self._holds.append(on)
 
     def payments_for(self, reference: str) -> list[dict[str, Any]]:
         """Every payment created with ``externalReference`` = ``reference`` (deleted too)."""
@@ -220,10 +228,13 @@ class AsaasApiFake:
         return None
 
     def _take_drop(self, method: str, path: str) -> bool:
+        return self._take_from(self._drops, method, path)
+
+    def _take_from(self, routes: deque[str], method: str, path: str) -> bool:
         route = f"{method} {path}"
         with self._lock:
-            if route in self._drops:
-                self._drops.remove(route)
+            if route in routes:
+                routes.remove(route)
                 return True
         return False
 
@@ -415,6 +426,17 @@ class AsaasApiFake:
         )
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and fake._take_from(
+                fake._holds, scope["method"], scope["path"]
+            ):
+                # Do the work, then say nothing until the client hangs up (or is killed).
+                async def keep(message: Any) -> None:
+                    return None
+
+                await litestar(scope, receive, keep)
+                while (await receive())["type"] != "http.disconnect":
+                    continue
+                return
             if scope["type"] == "http" and fake._take_drop(scope["method"], scope["path"]):
                 # Do the work, then answer headers and half a body and hang up: the client
                 # never learns the payment's id.
