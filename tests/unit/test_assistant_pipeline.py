@@ -21,6 +21,7 @@ from porfin_core.use_cases.create_assistant import NewAssistant
 from porfin_core.use_cases.create_professional import NewProfessional
 from porfin_core.use_cases.receive_inbound_message import ReceiveMessage
 from porfin_core.use_cases.send_staff_message import SendText
+from porfin_core.use_cases.update_chat import ChangeChat
 
 PHONE = "+5511987654321"
 PRICES = "Limpeza (profilaxia): R$ 180,00\nClareamento a laser: R$ 1.200,00"
@@ -227,7 +228,6 @@ async def test_a_voice_note_without_transcription_goes_to_a_person(container, in
 async def test_a_closed_chat_goes_back_to_the_ai_under_the_clinic_s_policy(
     container, installation, clinic, clock
 ):
-    from porfin_core.use_cases.update_chat import ChangeChat
     from porfin_core.use_cases.update_clinic import ChangeClinic
 
     first = await _write(container, installation, "quero falar com uma pessoa", 1)
@@ -250,3 +250,48 @@ async def test_a_closed_chat_goes_back_to_the_ai_under_the_clinic_s_policy(
         chat = await uow.chats.get(first.clinic_id, first.chat_id)
     assert chat.mode is ChatMode.AI and chat.handoff_reason is None
     assert (await _answer(container, third)).status is TurnStatus.REPLIED
+
+
+async def test_a_spent_budget_an_unconfigured_engine_and_after_hours_hand_off(
+    container, installation, clinic, clock
+):
+    from porfin_core.domain.assistant import AssistantUsage
+    from porfin_core.use_cases.update_assistant import ChangeAssistant
+
+    update = container.update_assistant()
+    change = ChangeAssistant(
+        clinic_id=clinic["id"],
+        assistant_id=clinic["assistant"].id,
+        settings={"engine": "openai", "monthly_budget_cents": 1000},
+    )
+    await update(change)
+    first = await _write(container, installation, "oi, tudo bem?", 1)
+    turn = await _answer(container, first)
+    assert turn.handoff_reason == "ai_unavailable:not_configured"  # no OpenAI key here
+
+    await container.update_chat()(
+        ChangeChat(clinic_id=first.clinic_id, chat_id=first.chat_id, mode="ai")
+    )
+    async with container.uow_factory()() as uow:
+        await uow.assistant_turns.save_usage(
+            AssistantUsage(clinic_id=clinic["id"], month="2026-11", cost_millicents=1_000_000)
+        )
+        await uow.commit()
+    second = await _write(container, installation, "oi de novo", 2)
+    assert (await _answer(container, second)).handoff_reason == "budget_exhausted"
+
+    await update(
+        ChangeAssistant(
+            clinic_id=clinic["id"],
+            assistant_id=clinic["assistant"].id,
+            settings={"engine": "offline", "after_hours": "hand_off"},
+        )
+    )
+    await container.update_chat()(
+        ChangeChat(clinic_id=first.clinic_id, chat_id=first.chat_id, mode="ai")
+    )
+    clock.advance(hours=12)  # 01:00 in São Paulo
+    third = await _write(container, installation, "oi, vcs estao abertos?", 3)
+    late = await _answer(container, third)
+    assert late.handoff_reason == "after_hours"
+    assert "assim que a clínica abrir" in late.reply
