@@ -25,6 +25,7 @@ from porfin_core.use_cases.create_professional import NewProfessional
 from porfin_core.use_cases.receive_inbound_message import ReceiveMessage
 from tests.fakes.openai_api import (
     API_KEY,
+    TRANSCRIPTIONS,
     OpenAIApiFake,
     completion_answer,
     delayed,
@@ -181,3 +182,58 @@ async def test_a_model_that_keeps_failing_hands_the_chat_to_a_person(
     assert chat.mode is ChatMode.HUMAN and chat.assignee_id is None
     assert messages[0].body == "Oi, tem horário pra limpeza amanhã?"  # never lost
     assert messages[-1].author is Author.AI and "equipe" in messages[-1].body
+
+
+async def test_a_voice_note_is_transcribed_and_answered(container, installation, fake):
+    import hashlib
+
+    from porfin_adapters.openai.transcriber import OpenAITranscriber
+    from porfin_core.domain.media import MediaKind, StoredMedia
+    from porfin_core.domain.message import MediaRef, MessageKind
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    transcriber = OpenAITranscriber(api_key=API_KEY, base_url=fake.base_url, sleep=no_wait)
+    container.openai_transcriber.override(providers.Object(transcriber))
+    clinic_id = installation.clinic.id
+    week = [WorkingInterval(day, "08:00", "18:00") for day in range(1, 6)]
+    await container.create_professional()(
+        NewProfessional(clinic_id=clinic_id, name="Dra. Ana", hours=week)
+    )
+    await container.create_appointment_type()(
+        NewAppointmentType(clinic_id=clinic_id, name="Limpeza", duration_minutes=30)
+    )
+    await container.create_assistant()(
+        NewAssistant(clinic_id=clinic_id, settings={"name": "Sofia"})
+    )
+    audio = b"OggS" + b"\0" * 200
+    stored = StoredMedia(
+        id="voice1",
+        clinic_id=clinic_id,
+        kind=MediaKind.AUDIO,
+        mime_type="audio/ogg",
+        size=len(audio),
+        sha256=hashlib.sha256(audio).hexdigest(),
+        created_at=container.clock().now(),
+    )
+    await container.media_store().put(stored, audio)
+    received = await container.receive_inbound_message()(
+        ReceiveMessage(
+            channel_id=installation.channel.id,
+            provider_message_id="wamid.voice",
+            sender=[Identity.of_phone("+5511987654321")],
+            kind=MessageKind.AUDIO,
+            media=MediaRef(mime_type="audio/ogg", stored_path="voice1", size=len(audio)),
+        )
+    )
+    try:
+        turn = await _answer(container, received)
+    finally:
+        await transcriber.aclose()
+    [heard] = [s for s in turn.steps if s.kind == "transcription"]
+    assert heard.detail["ok"] is True and "limpeza" in heard.detail["text"]
+    assert turn.status is TurnStatus.REPLIED, turn.handoff_reason
+    assert turn.tools_called() == ["find_slots"]
+    [call] = fake.calls(TRANSCRIPTIONS)
+    assert call.form["model"] == "gpt-4o-mini-transcribe" and call.form["language"] == "pt"

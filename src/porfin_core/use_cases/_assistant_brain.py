@@ -157,7 +157,7 @@ class AssistantBrain:
         """Decide what to do with ``burst`` (the patient's messages, oldest first), given
         the conversation so far as model messages (``history``)."""
         started = run.now_ms()
-        text = await self._listen(run, clinic, burst)
+        text = await self._listen(run, clinic, burst, history)
         if text is None:
             return Outcome(handoff="voice_note", patient_text=VOICE_MESSAGE)
         flag = find_red_flag(text)
@@ -197,9 +197,13 @@ class AssistantBrain:
         )
         return await self._converse(run, clinic, assistant, customer, history, ctx, text, on_text)
 
-    async def _listen(self, run: Run, clinic: Clinic, burst: Sequence[Message]) -> str | None:
-        """The burst's text, voice notes transcribed; None when a voice note cannot be."""
+    async def _listen(
+        self, run: Run, clinic: Clinic, burst: Sequence[Message], history: list[ModelMessage]
+    ) -> str | None:
+        """The burst's text, voice notes transcribed (the history then says what they said
+        instead of "[mensagem de voz]"); None when a voice note cannot be transcribed."""
         parts: list[str] = []
+        heard_by_position: dict[int, str] = {}
         for message in burst:
             if message.kind is not MessageKind.AUDIO:
                 parts.append(message.body or "")
@@ -220,6 +224,9 @@ class AssistantBrain:
                 return None
             run.step("transcription", started, ok=True, text=heard[:500])
             parts.append(heard)
+            heard_by_position[len(parts) - 1] = heard
+        if heard_by_position:
+            _put_transcripts(history, len(parts), heard_by_position)
         return burst_text(parts)
 
     async def _usage(self, clinic: Clinic, at: datetime) -> AssistantUsage:
@@ -445,3 +452,12 @@ def _open_now(clinic: Clinic, turn: AssistantTurn) -> bool:
         hours.weekday.value == local.isoweekday() and hours.opens <= local.time() < hours.closes
         for hours in clinic.business_hours
     )
+
+
+def _put_transcripts(history: list[ModelMessage], count: int, heard: dict[int, str]) -> None:
+    """Replace the last ``count`` patient messages of ``history`` (the burst, oldest first)
+    by what their voice notes said, where ``heard`` has it (by position in the burst)."""
+    positions = [i for i, m in enumerate(history) if m.role == "user"][-count:]
+    for n, index in enumerate(positions[-count:]):
+        if n in heard:
+            history[index] = ModelMessage(role="user", content=heard[n])
