@@ -24,10 +24,14 @@ class Usage(Protocol):
     """Tokens one call consumed (e.g. :class:`porfin_core.ports.chat_model.TokenUsage`)."""
 
     @property
-    def input_tokens(self) -> int: ...
+    def input_tokens(self) -> int:
+        """Prompt tokens."""
+        ...
 
     @property
-    def output_tokens(self) -> int: ...
+    def output_tokens(self) -> int:
+        """Completion tokens."""
+        ...
 
 
 def _centavos(value: object) -> Decimal:
