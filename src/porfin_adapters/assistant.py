@@ -1,9 +1,9 @@
 """The AI receptionist wired to events and jobs, and the engines it may use.
 
 - a patient's message in a chat the AI serves schedules an ``assistant.reply`` job for the
-  assistant's debounce (8 s by default), keyed by the message: a burst of messages makes one
-  job per message, and only the job of the last one answers (the others find a newer
-  message and stop);
+  assistant's debounce (8 s by default; at once for a message with a clinical red flag), keyed
+  by the message: a burst of messages makes one job per message, and only the job of the
+  last one answers (the others find a newer message and stop);
 - the job runs the pipeline (``AnswerWithAssistant``).
 """
 
@@ -20,6 +20,7 @@ from porfin_core.domain.assistant import choose_assistant
 from porfin_core.domain.events import DomainEvent, MessageCreated
 from porfin_core.domain.jobs import Job
 from porfin_core.domain.model_costs import PriceTable, cost_cents
+from porfin_core.domain.red_flags import find_red_flag
 from porfin_core.errors import JobFailed, ModelUnavailable, NotFound
 from porfin_core.ports.chat_model import ChatModel, TokenUsage
 from porfin_core.ports.clock import Clock, IdGenerator
@@ -75,14 +76,18 @@ class AssistantReactions:
                 return
             clinic = await uow.clinics.get(event.clinic_id)
             customer = await uow.customers.get(event.clinic_id, chat.customer_id)
-        assistant = choose_assistant(clinic.assistants, chat.channel_id, customer.stage.value)
-        if assistant is None:
-            return
+            assistant = choose_assistant(clinic.assistants, chat.channel_id, customer.stage.value)
+            if assistant is None:
+                return
+            message = await uow.messages.get(event.clinic_id, event.message_id)
+        # A clinical red flag is not kept waiting for the rest of the burst.
+        urgent = find_red_flag(message.body or "") is not None
+        delay = timedelta(seconds=0 if urgent else assistant.debounce_seconds)
         await self.schedule(
             NewJob(
                 clinic_id=event.clinic_id,
                 kind=REPLY_JOB,
-                run_at=event.occurred_at + timedelta(seconds=assistant.debounce_seconds),
+                run_at=event.occurred_at + delay,
                 idempotency_key=f"{REPLY_JOB}:{event.message_id}",
                 payload={"chat_id": event.chat_id, "message_id": event.message_id},
                 subject=f"chat:{event.chat_id}",

@@ -295,3 +295,16 @@ async def test_a_spent_budget_an_unconfigured_engine_and_after_hours_hand_off(
     late = await _answer(container, third)
     assert late.handoff_reason == "after_hours"
     assert "assim que a clínica abrir" in late.reply
+
+
+async def test_a_red_flag_is_not_kept_waiting_for_the_debounce(container, installation, clinic):
+    dispatcher, worker = container.dispatcher(), container.job_worker()
+    container.assistant_reactions().attach(dispatcher, worker)
+    received = await _write(container, installation, "o sangue nao para de sair", 1)
+    await dispatcher.drain()
+    await worker.drain()  # no time passed
+    [message] = await _ai_messages(container, received)
+    assert "192" in message.body
+    async with container.uow_factory()(read_only=True) as uow:
+        [turn] = await uow.assistant_turns.for_chat(received.clinic_id, received.chat_id)
+    assert turn.intent is not None and turn.handoff_reason.startswith("red_flag")

@@ -23,6 +23,7 @@ from porfin_core.domain.charges import ChargeStatus
 from porfin_core.domain.clinic import Clinic
 from porfin_core.domain.customer import Customer, first_name
 from porfin_core.domain.guardrails import Violation, check_reply
+from porfin_core.domain.intents import recognize
 from porfin_core.domain.message import Message, MessageKind
 from porfin_core.domain.pt_text import detect_language
 from porfin_core.domain.red_flags import find_red_flag, safe_reply, staff_note
@@ -162,6 +163,7 @@ class AssistantBrain:
             return Outcome(handoff="voice_note", patient_text=VOICE_MESSAGE)
         flag = find_red_flag(text)
         run.step("safety", started, red_flag=None if flag is None else flag.category.value)
+        run.turn.intent = recognize(text).intent.value  # for the trace, whatever the engine
         if flag is not None:
             run.turn.intent = "red_flag"
             return Outcome(
