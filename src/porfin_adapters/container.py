@@ -26,11 +26,13 @@ from porfin_adapters.holidays_br import BrazilianHolidays
 from porfin_adapters.jobs import JobWorker
 from porfin_adapters.knowledge.extract import DocumentTextExtractor
 from porfin_adapters.knowledge.stores import build_knowledge_base
+from porfin_adapters.knowledge.stores import knowledge_vectors as vectors_of
 from porfin_adapters.media_downloads import InboundMediaDownloads
 from porfin_adapters.media_sources import ProviderMediaSources
 from porfin_adapters.offline_engine import OfflineEngine
 from porfin_adapters.openai.config import (
     build_openai_chat_model,
+    build_openai_embedder,
     build_openai_transcriber,
     model_prices,
 )
@@ -142,6 +144,7 @@ from porfin_core.use_cases.record_send_outcomes import RecordSendOutcomes
 from porfin_core.use_cases.refresh_session import RefreshSession
 from porfin_core.use_cases.refund_charge import RefundCharge
 from porfin_core.use_cases.regenerate_recovery_codes import RegenerateRecoveryCodes
+from porfin_core.use_cases.reindex_knowledge import ReindexKnowledge
 from porfin_core.use_cases.remove_closure import RemoveClosure
 from porfin_core.use_cases.remove_knowledge_document import RemoveKnowledgeDocument
 from porfin_core.use_cases.reschedule_appointment import RescheduleAppointment
@@ -400,6 +403,7 @@ class Container(containers.DeclarativeContainer):
     # notes go to a person); closed by stop().
     openai_chat_model = providers.Singleton(build_openai_chat_model, settings=settings)
     openai_transcriber = providers.Singleton(build_openai_transcriber, settings=settings)
+    openai_embedder = providers.Singleton(build_openai_embedder, settings=settings)
 
     # -- Google Calendar (docs/google-calendar.md) --------------------------------------------
     # Only with settings.google_client_id: (oauth, sync) or None, closed by stop(). The busy
@@ -627,7 +631,12 @@ class Container(containers.DeclarativeContainer):
     list_charges = providers.Singleton(ListCharges, uow_factory=uow_factory)
 
     # -- knowledge base (docs/knowledge-base.md): Portuguese lexical retrieval, offline -------
-    knowledge_base = providers.Singleton(build_knowledge_base, storage=storage)
+    # With OpenAI embeddings (openai_embedder), words and meaning fused; lexical otherwise.
+    knowledge_base = providers.Singleton(
+        build_knowledge_base, storage=storage, embedder=openai_embedder
+    )
+    knowledge_vectors = providers.Singleton(vectors_of, knowledge=knowledge_base)
+    reindex_knowledge = providers.Singleton(ReindexKnowledge, vectors=knowledge_vectors)
     text_extractor = providers.Singleton(DocumentTextExtractor)
     add_knowledge_document = providers.Singleton(
         AddKnowledgeDocument,
@@ -837,6 +846,10 @@ async def stop(container: Container) -> None:
     redis = container.redis()
     if redis is not None:
         await redis.aclose()
-    for openai_client in (container.openai_chat_model(), container.openai_transcriber()):
+    for openai_client in (
+        container.openai_chat_model(),
+        container.openai_transcriber(),
+        container.openai_embedder(),
+    ):
         if openai_client is not None:
             await openai_client.aclose()

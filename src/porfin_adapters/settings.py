@@ -106,6 +106,8 @@ class Settings:
         openai_timeout_seconds: Seconds for connecting and for each read of an answer.
         openai_max_attempts: Attempts per model before the fallback (or a handoff).
         openai_transcription_model: Voice-note transcription model.
+        openai_embedding_model: Embedding model of the knowledge base's hybrid retrieval
+            (``text-embedding-3-small``); used only with an API key.
         openai_prices: BRL centavos per million prompt/completion tokens by model, over the
             built-in table (``gpt-4.1-mini=220/880,...``).
     """
@@ -161,6 +163,7 @@ class Settings:
     openai_timeout_seconds: float = 20.0
     openai_max_attempts: int = 3
     openai_transcription_model: str = "gpt-4o-mini-transcribe"
+    openai_embedding_model: str = "text-embedding-3-small"
     openai_prices: tuple[tuple[str, ModelPrice], ...] = ()
 
     @property

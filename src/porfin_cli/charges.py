@@ -78,6 +78,8 @@ def _charge_json(charge: Charge, transactions: list[Transaction] | None = None) 
         "provider": charge.provider,
         "provider_charge_id": charge.provider_charge_id,
         "payment_url": charge.payment_url,
+        "payment_link": charge.as_link,
+        "max_installments": charge.max_installments,
         "br_code": charge.br_code,
         "txid": charge.txid,
         "due_date": None if charge.due_date is None else charge.due_date.isoformat(),
@@ -166,10 +168,24 @@ def create(
         str | None,
         typer.Option("--email", help="E-mail do pagador (exigido pelo Mercado Pago)."),
     ] = None,
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link",
+            help="Link de pagamento do Asaas: o paciente escolhe PIX, boleto ou cartão.",
+        ),
+    ] = False,
+    installments: Annotated[
+        int,
+        typer.Option(
+            "--installments", min=1, max=12, help="Parcelas no cartão, até 12 (com --link)."
+        ),
+    ] = 1,
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
-    """Emite uma cobrança PIX (copia e cola e QR code) e a envia na conversa do paciente."""
+    """Emite uma cobrança PIX (copia e cola e QR code), ou um link de pagamento (--link), e a
+    envia na conversa do paciente."""
     cents = parse_amount(amount)
     due_date = None
     if due is not None:
@@ -194,6 +210,8 @@ def create(
                 deliver=deliver,
                 payer_document=document,
                 payer_email=email,
+                payment_link=link,
+                max_installments=installments,
                 actor=cli_actor(),
             )
         )
@@ -211,6 +229,9 @@ def create(
         if result["sent"]
         else "Não enviada (sem conversa ativa, janela de 24 h fechada ou --no-send)."
     )
+    if charge["payment_link"] and charge["payment_url"]:
+        typer.echo(f"Link de pagamento: {charge['payment_url']}")
+        return
     if charge["br_code"] is None:
         typer.echo("O gateway ainda não criou a cobrança; o Porfin tentará de novo e a enviará.")
         return

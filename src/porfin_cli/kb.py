@@ -13,10 +13,11 @@ from porfin_cli.runtime import cli_actor, fail, print_json, run_local, settings_
 if TYPE_CHECKING:
     from porfin_adapters.container import Container
     from porfin_core.domain.knowledge import KnowledgeDocument
-    from porfin_core.ports.knowledge import RetrievedChunk
+    from porfin_core.ports.knowledge import RetrievedChunk, VectorCoverage
 
 app = typer.Typer(
-    help="Base de conhecimento da recepcionista virtual: adicionar, listar, buscar, remover.",
+    help="Base de conhecimento da recepcionista virtual: adicionar, listar, buscar, remover,"
+    " reindexar.",
     no_args_is_help=True,
 )
 
@@ -155,6 +156,50 @@ def search(
             where += f" › {result.chunk.heading}"
         typer.echo(f"{rank}. {where}  (relevância {result.score:.2f})")
         typer.echo(f"   {result.snippet}")
+
+
+@app.command("reindex")
+def reindex(
+    rebuild: Annotated[
+        bool,
+        typer.Option("--rebuild", help="Refaz todos os vetores (ex.: outro modelo de embeddings)."),
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Só informa quantos trechos já têm vetor.")
+    ] = False,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Gera os vetores (embeddings da OpenAI) que faltam aos trechos da base: os adicionados
+    antes de configurar a OpenAI, ou enquanto ela estava fora do ar."""
+    settings = settings_for(data_dir)
+
+    async def work(container: Container) -> VectorCoverage:
+        from porfin_core.use_cases.reindex_knowledge import KnowledgeReindex
+
+        clinic = (await container.set_up_installation()()).clinic
+        return await container.reindex_knowledge()(
+            KnowledgeReindex(clinic_id=clinic.id, rebuild=rebuild, dry_run=check)
+        )
+
+    coverage = run_local(settings, work)
+    if as_json:
+        print_json(
+            {
+                "model": coverage.model,
+                "chunks": coverage.chunks,
+                "embedded": coverage.embedded,
+                "added": coverage.added,
+                "missing": coverage.missing,
+            }
+        )
+        return
+    if not check:
+        typer.echo(f"Vetores gerados: {coverage.added} trechos ({coverage.model}).")
+    typer.echo(
+        f"Com vetor: {coverage.embedded} de {coverage.chunks} trechos"
+        + (f"; faltam {coverage.missing}." if coverage.missing else ".")
+    )
 
 
 @app.command("remove")

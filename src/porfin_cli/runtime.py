@@ -43,6 +43,7 @@ MESSAGES_PT = {
     "forbidden": "sem permissão",
     "payload_too_large": "arquivo grande demais",
     "unsupported_media_type": "formato de arquivo não aceito",
+    "model_unavailable": "o modelo de IA não está disponível",
 }
 
 EXIT_ERROR = 1

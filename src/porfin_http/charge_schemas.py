@@ -71,7 +71,9 @@ class ChargeOut(msgspec.Struct):
     """A charge (instants in UTC). `br_code` is the PIX "copia e cola" text; `transactions`
     come with a single charge only (absent from lists). A gateway's charge (`provider`
     `asaas` or `mercadopago`) has `provider_charge_id` and `br_code` null until the gateway
-    created it (Porfin keeps trying and delivers it then)."""
+    created it (Porfin keeps trying and delivers it then). A payment link (`payment_link`
+    true, Asaas) has no `br_code`: the patient pays on `payment_url` (PIX, boleto or card in
+    up to `max_installments` instalments), and `provider_charge_id` is `link:<id>`."""
 
     id: str
     customer_id: str
@@ -82,6 +84,8 @@ class ChargeOut(msgspec.Struct):
     provider: str
     provider_charge_id: str | None
     payment_url: str | None
+    payment_link: bool
+    max_installments: int
     br_code: str | None
     txid: str | None
     due_date: date | None
@@ -107,6 +111,8 @@ class ChargeOut(msgspec.Struct):
             provider=charge.provider,
             provider_charge_id=charge.provider_charge_id,
             payment_url=charge.payment_url,
+            payment_link=charge.as_link,
+            max_installments=charge.max_installments,
             br_code=charge.br_code,
             txid=charge.txid,
             due_date=charge.due_date,
@@ -134,7 +140,9 @@ class ChargeIn(msgspec.Struct, forbid_unknown_fields=True):
     `appointment_id` (the patient's appointment it secures) and `chat_id` (where to send
     it; default: the patient's most recent chat). `deliver`: false only issues it.
     Through a gateway: `payer_document` (CPF/CNPJ, Asaas) or `payer_email` (Mercado
-    Pago)."""
+    Pago). `payment_link` (Asaas only): send a payment page where the patient chooses PIX,
+    boleto or card (no payer data needed), with up to `max_installments` card instalments
+    (1-12; more than 1 only with a link)."""
 
     customer_id: Id
     amount_cents: Cents
@@ -146,6 +154,8 @@ class ChargeIn(msgspec.Struct, forbid_unknown_fields=True):
     deliver: bool = True
     payer_document: Annotated[str, msgspec.Meta(max_length=20)] | None = None
     payer_email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    payment_link: bool = False
+    max_installments: Annotated[int, msgspec.Meta(ge=1, le=12)] = 1
 
 
 class MarkPaidIn(msgspec.Struct, forbid_unknown_fields=True):

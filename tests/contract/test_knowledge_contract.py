@@ -1,20 +1,24 @@
-"""The knowledge base's contract: the memory, SQLite and Firestore stores keep documents
-alike, search Portuguese alike (accents, plurals, synonyms, headings first) and never mix
-clinics."""
+"""The knowledge base's contract: the memory, SQLite and Firestore stores, and the hybrid
+knowledge base over each of them with embeddings from the fake OpenAI API, keep
+documents alike, search Portuguese alike (accents, plurals, synonyms, headings first) and
+never mix clinics."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from porfin_adapters.knowledge.hybrid import HybridKnowledgeBase
 from porfin_adapters.memory.knowledge import MemoryKnowledgeBase
+from porfin_adapters.openai import OpenAIEmbedder, RetryPolicy
 from porfin_adapters.sqlite.database import SqliteDatabase
 from porfin_adapters.sqlite.knowledge import SqliteKnowledgeBase
 from porfin_core.domain.knowledge import KnowledgeChunk, KnowledgeDocument, chunk_sections
 from porfin_core.errors import Conflict, NotFound
+from tests.fakes.openai_api import API_KEY, OpenAIApiFake
 
 AT = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
 
@@ -74,14 +78,45 @@ def document(
     return doc, chunks
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("firestore", marks=pytest.mark.firestore)])
+@pytest.fixture(scope="module")
+def openai_server() -> Iterator[OpenAIApiFake]:
+    with OpenAIApiFake.serving() as fake:
+        yield fake
+
+
+def _embedder(server: OpenAIApiFake) -> OpenAIEmbedder:
+    server.reset()
+    return OpenAIEmbedder(
+        api_key=API_KEY, base_url=server.base_url, timeout=5.0, policy=RetryPolicy(max_attempts=1)
+    )
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        "sqlite",
+        "hybrid-memory",
+        "hybrid-sqlite",
+        pytest.param("firestore", marks=pytest.mark.firestore),
+        pytest.param("hybrid-firestore", marks=pytest.mark.firestore),
+    ]
+)
 async def kb(request, tmp_path) -> AsyncIterator:
     if request.param == "memory":
         yield MemoryKnowledgeBase()
-    elif request.param == "sqlite":
+    elif request.param == "hybrid-memory":
+        embedder = _embedder(request.getfixturevalue("openai_server"))
+        yield HybridKnowledgeBase(MemoryKnowledgeBase(), embedder)
+        await embedder.aclose()
+    elif request.param in ("sqlite", "hybrid-sqlite"):
         db = SqliteDatabase(tmp_path / "porfin.db")
         await db.open()
-        yield SqliteKnowledgeBase(db)
+        if request.param == "sqlite":
+            yield SqliteKnowledgeBase(db)
+        else:
+            embedder = _embedder(request.getfixturevalue("openai_server"))
+            yield HybridKnowledgeBase(SqliteKnowledgeBase(db), embedder)
+            await embedder.aclose()
         await db.close()
     else:
         from porfin_adapters.firestore.client import close_client
@@ -89,7 +124,12 @@ async def kb(request, tmp_path) -> AsyncIterator:
 
         emulator = request.getfixturevalue("firestore_emulator")
         client = emulator.client(emulator.new_project())
-        yield FirestoreKnowledgeBase(client, root="t_")
+        if request.param == "firestore":
+            yield FirestoreKnowledgeBase(client, root="t_")
+        else:
+            embedder = _embedder(request.getfixturevalue("openai_server"))
+            yield HybridKnowledgeBase(FirestoreKnowledgeBase(client, root="t_"), embedder)
+            await embedder.aclose()
         await close_client(client)
 
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import date
 from typing import Protocol
 
+import attrs
 import pytest
 
 from porfin_adapters.asaas import AsaasGateway
@@ -51,6 +52,8 @@ class Harness(Protocol):
     gateway: PaymentGateway
     unknown_id: str
     """A well-formed id of a charge the provider does not have."""
+    makes_links: bool
+    """The provider makes payment links (``ChargeRequest.as_link``)."""
 
     def pay(self, provider_charge_id: str) -> None:
         """The patient pays the whole charge at the provider."""
@@ -81,6 +84,7 @@ class MemoryHarness:
     def __init__(self) -> None:
         self.gateway = MemoryPaymentGateway(webhook_token=MEMORY_WEBHOOK_TOKEN)
         self.unknown_id = "mem_999999"
+        self.makes_links = True
 
     def pay(self, provider_charge_id: str) -> None:
         self.gateway.pay(provider_charge_id)
@@ -125,8 +129,12 @@ class AsaasHarness:
             timeout=5,
         )
         self.unknown_id = "pay_999999999999"
+        self.makes_links = True
 
     def pay(self, provider_charge_id: str) -> None:
+        if provider_charge_id.startswith("link:"):
+            self.fake.pay_link(provider_charge_id.removeprefix("link:"))
+            return
         self.fake.confirm(provider_charge_id)
 
     def charges_for(self, charge_id: str) -> int:
@@ -159,6 +167,7 @@ class MercadoPagoHarness:
         self.fake = fake
         self.gateway = MercadoPagoGateway(TOKEN, WEBHOOK_SECRET, base_url=fake.url, timeout=5)
         self.unknown_id = "999"
+        self.makes_links = False
 
     def pay(self, provider_charge_id: str) -> None:
         self.fake.approve(provider_charge_id)
@@ -280,6 +289,29 @@ async def test_a_create_that_failed_is_retryable_and_its_retry_makes_one_charge(
 
     assert retried.provider_charge_id == again.provider_charge_id
     assert harness.charges_for("chg_retry") == 1
+
+
+async def test_a_payment_link_is_made_once_and_paid_or_refused_as_no_feature(harness):
+    request = attrs.evolve(_request("chg_link"), as_link=True, max_installments=3)
+    if not harness.makes_links:
+        with pytest.raises(ValidationError) as refused:
+            await harness.gateway.create_charge(request)
+        assert refused.value.fields["field"] == "payment_link"
+        assert harness.charges_for("chg_link") == 0
+        return
+    made = await harness.gateway.create_charge(request)
+    again = await harness.gateway.create_charge(request)
+    assert made.provider_charge_id.startswith("link:")
+    assert again.provider_charge_id == made.provider_charge_id
+    assert (made.status, made.amount_cents, made.pix_copy_paste) == (
+        GatewayChargeStatus.PENDING,
+        15090,
+        None,
+    )
+    assert made.payment_url
+    harness.pay(made.provider_charge_id)
+    paid = await harness.gateway.get_charge(made.provider_charge_id)
+    assert (paid.status, paid.paid_cents) == (GatewayChargeStatus.PAID, 15090)
 
 
 # -- reading ----------------------------------------------------------------------------------

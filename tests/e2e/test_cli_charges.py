@@ -1,5 +1,6 @@
 """``porfin charges``: set the clinic's PIX key, issue a charge to a patient who wrote in,
-record a partial then the full payment, list; money shown as "R$ 1.234,56"."""
+record a partial then the full payment, list; money shown as "R$ 1.234,56"; an Asaas payment
+link."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from porfin_cli.charges import parse_amount
 from porfin_cli.main import app
 from porfin_core.domain.pix import parse_br_code
+from tests.fakes.asaas_api import API_KEY, AsaasApiFake
 
 
 @pytest.fixture
@@ -194,3 +196,30 @@ def test_pix_code_makes_a_code_that_pix_check_explains():
     assert "inválido" in broken.stderr and "crc" in broken.stderr.lower()
     bad_key = runner.invoke(app, ["pix", "code", "--key", "123.456.789-00"])
     assert bad_key.exit_code == 1 and "check digits" in bad_key.stderr
+
+
+def test_a_payment_link_through_asaas(porfin):
+    customer = _json(porfin("simulate", "Oi", "--from", "+5511987654321", "--json"))["customer_id"]
+    make = ("charges", "create", "--customer", customer, "--amount", "600")
+    embedded = porfin(*make, "--description", "Clareamento", "--link")
+    assert embedded.exit_code == 1 and "payment gateway" in embedded.stderr
+    too_many = porfin(*make, "--description", "Clareamento", "--link", "--installments", "13")
+    assert too_many.exit_code != 0
+    with AsaasApiFake.serving() as fake:
+        settings = [f"api_key={API_KEY}", "webhook_token=porfin-webhook-token-5678"]
+        settings.append(f"base_url={fake.url}/v3")
+        configured = porfin(
+            "charges", "gateway", "asaas", *(a for s in settings for a in ("--set", s))
+        )
+        assert configured.exit_code == 0, configured.output
+        made = _json(
+            porfin(*make, "--description", "Clareamento", "--link", "--installments", "3", "--json")
+        )["charge"]
+        [link] = fake.links_for(made["id"])
+        assert (made["payment_link"], made["max_installments"]) == (True, 3)
+        assert (made["provider_charge_id"], made["payment_url"]) == (
+            f"link:{link['id']}",
+            link["url"],
+        )
+        shown = porfin(*make, "--description", "Outro", "--link")
+        assert shown.exit_code == 0 and "Link de pagamento: http://127.0.0.1" in shown.stdout

@@ -74,3 +74,34 @@ def test_errors_are_one_line_on_stderr(porfin, tmp_path):
     gone = porfin("kb", "remove", "nope")
     assert gone.exit_code == 1 and "[not_found]" in gone.stderr
     assert porfin("kb", "list").stdout.startswith("Nenhum documento.")
+
+
+def test_reindex_needs_embeddings(porfin):
+    refused = porfin("kb", "reindex")
+    assert refused.exit_code == 1
+    assert refused.stderr.count("\n") == 1
+    assert "[model_unavailable]" in refused.stderr
+
+
+def test_reindex_fills_the_vectors_documents_lack(porfin, monkeypatch):
+    from tests.fakes.openai_api import API_KEY, OpenAIApiFake
+
+    # Added before OpenAI was configured: searched by words only until reindexed.
+    assert porfin("kb", "add", str(KB / "faq.md")).exit_code == 0
+    with OpenAIApiFake.serving() as fake:
+        monkeypatch.setenv("PORFIN_OPENAI_API_KEY", API_KEY)
+        monkeypatch.setenv("PORFIN_OPENAI_BASE_URL", fake.base_url)
+        before = _json(porfin("kb", "reindex", "--check", "--json"))
+        assert (before["model"], before["embedded"], before["missing"]) == (
+            "text-embedding-3-small",
+            0,
+            11,
+        )
+        done = porfin("kb", "reindex")
+        assert done.exit_code == 0, done.output
+        assert done.stdout.splitlines() == [
+            "Vetores gerados: 11 trechos (text-embedding-3-small).",
+            "Com vetor: 11 de 11 trechos.",
+        ]
+        [best] = _json(porfin("kb", "search", "dentes mais brancos", "--limit", "1", "--json"))
+        assert "clareamento" in best["text"]

@@ -1,8 +1,8 @@
 """Charges through Asaas and Mercado Pago (local fakes speaking their documented APIs), over
 HTTP: the clinic's gateway set by an admin, a charge created at the gateway and delivered, its
 webhook verified (a bad token or signature changes nothing) and applied once however often it
-is replayed, and an answer lost after the gateway created the charge recovered without a
-second charge."""
+is replayed, an answer lost after the gateway created the charge recovered without a
+second charge, and an Asaas payment link sent in the chat and paid through it."""
 
 from __future__ import annotations
 
@@ -111,6 +111,51 @@ def test_an_asaas_charge_is_paid_by_its_webhook_once(http, asaas, patient):
         "/webhooks/payments/asaas/nope", content=body, headers={"asaas-access-token": ASAAS_TOKEN}
     )
     assert wrong_clinic.status_code == 404
+
+
+def test_an_asaas_payment_link_reaches_the_chat_and_its_payment_is_applied_once(
+    http, asaas, patient
+):
+    secretary = login(http, "secretary")
+    # No CPF: the patient types their data on the link's page.
+    charge = _charge(http, secretary, patient, payment_link=True, max_installments=3)
+    assert (charge["payment_link"], charge["max_installments"], charge["br_code"]) == (
+        True,
+        3,
+        None,
+    )
+    link_id = charge["provider_charge_id"].removeprefix("link:")
+    [made] = asaas.links_for(charge["id"])
+    assert (made["id"], made["chargeType"], made["maxInstallmentCount"]) == (
+        link_id,
+        "INSTALLMENT",
+        3,
+    )
+    assert charge["payment_url"] == made["url"]
+    timeline = ok(http.get(f"/api/v1/chats/{charge['chat_id']}/messages", headers=AUTH))["items"]
+    [sent] = [
+        m
+        for m in timeline
+        if f"Pague por aqui (PIX, boleto ou cartão em até 3x): {made['url']}"
+        in (m.get("body") or "")
+    ]
+    assert "R$ 150,90" in sent["body"] and "image" not in [m["kind"] for m in timeline]
+
+    [payment_id] = asaas.pay_link(link_id, billing_type="CREDIT_CARD")
+    body = asaas.webhook_body("PAYMENT_CONFIRMED", payment_id, event_id="evt_link")
+    path = f"/webhooks/payments/asaas/{ok(http.get('/api/v1/clinic', headers=AUTH))['id']}"
+    forged = http.post(path, content=body, headers={"asaas-access-token": "guess"})
+    assert forged.status_code == 401
+    for _ in range(3):
+        applied = ok(http.post(path, content=body, headers={"asaas-access-token": ASAAS_TOKEN}))
+        assert applied == {"notices": 1, "applied": 1, "ignored": 0}
+    paid = ok(http.get(f"/api/v1/charges/{charge['id']}", headers=secretary))
+    assert (paid["status"], paid["paid_cents"]) == ("paid", 15090)
+    assert (paid["payment_link"], paid["max_installments"]) == (True, 3)
+    assert [(t["kind"], t["amount_cents"], t["source"]) for t in paid["transactions"]] == [
+        ("payment", 15090, "webhook")
+    ]
+    assert len(asaas.links_for(charge["id"])) == 1
 
 
 def test_an_answer_lost_after_asaas_created_the_charge_makes_no_second_one(http, asaas, patient):

@@ -10,6 +10,14 @@ the request fixtures in ``../shared/fixtures/asaas``):
   ``yyyy-MM-dd`` required), ``GET /v3/payments/{id}``, ``DELETE /v3/payments/{id}`` (refused
   with ``invalid_action`` once received) and ``GET /v3/payments/{id}/pixQrCode`` (a real BR
   Code with its CRC, and its QR as a PNG in base64);
+- payment links: ``GET /v3/paymentLinks?externalReference=`` (deleted links only with
+  ``includeDeleted=true``), ``POST /v3/paymentLinks`` (fields of
+  ``payment_link_create_request_postman.json`` plus the documented optional
+  ``externalReference``, ``callback``, ``isAddressRequired``; ``name``, ``billingType``,
+  ``chargeType`` required, ``dueDateLimitDays`` when a boleto may be chosen,
+  ``maxInstallmentCount`` for INSTALLMENT), ``GET`` and ``DELETE /v3/paymentLinks/{id}``;
+  payments made through a link carry ``paymentLink`` and are listed by
+  ``GET /v3/payments?paymentLink=`` (:meth:`AsaasApiFake.pay_link` is the patient paying);
 - every call needs the ``access_token`` header (401 otherwise) and a ``User-Agent``;
 - scripted failures: :meth:`AsaasApiFake.fail_next` (``429``, ``500``, ``401``, ``400``) and
   :meth:`AsaasApiFake.drop_next`, which carries the call out (creates the payment) and then
@@ -69,6 +77,15 @@ PAYMENT_FIELDS = frozenset(
     }
 )
 BILLING_TYPES = frozenset({"BOLETO", "CREDIT_CARD", "PIX", "UNDEFINED"})
+LINK_FIELDS = frozenset(
+    {
+        *fixture("payment_link_create_request_postman.json"),
+        "externalReference",
+        "callback",
+        "isAddressRequired",
+    }
+)
+CHARGE_TYPES = frozenset({"DETACHED", "RECURRENT", "INSTALLMENT"})
 PAID = frozenset({"RECEIVED", "CONFIRMED", "RECEIVED_IN_CASH"})
 
 
@@ -142,6 +159,7 @@ class AsaasApiFake:
         self.requests: list[Recorded] = []
         self.customers: dict[str, dict[str, Any]] = {}
         self.payments: dict[str, dict[str, Any]] = {}
+        self.links: dict[str, dict[str, Any]] = {}
         self._failures: deque[tuple[str | None, tuple[int, Any]]] = deque()
         self._drops: deque[str] = deque()
         self._holds: deque[str] = deque()
@@ -158,6 +176,7 @@ class AsaasApiFake:
             self.requests.clear()
             self.customers.clear()
             self.payments.clear()
+            self.links.clear()
             self._failures.clear()
             self._drops.clear()
             self._holds.clear()
@@ -183,6 +202,65 @@ class AsaasApiFake:
         """Every payment created with ``externalReference`` = ``reference`` (deleted too)."""
         with self._lock:
             return [p for p in self.payments.values() if p.get("externalReference") == reference]
+
+    def links_for(self, reference: str) -> list[dict[str, Any]]:
+        """Every payment link created with ``externalReference`` = ``reference``."""
+        with self._lock:
+            return [x for x in self.links.values() if x.get("externalReference") == reference]
+
+    def pay_link(
+        self,
+        link_id: str,
+        *,
+        billing_type: str = "PIX",
+        installments: int = 1,
+        status: str = "RECEIVED",
+    ) -> list[str]:
+        """A patient pays through the link (choosing ``billing_type``, in ``installments``
+        card instalments): the payments Asaas makes, with ``paymentLink``, in ``status``
+        (``PENDING``: a boleto issued, not paid yet). Returns their ids."""
+        with self._lock:
+            link = self.links[link_id]
+            customer = {
+                "object": "customer",
+                "id": f"cus_{next(self._ids):012d}",
+                "name": "Pagador do link",
+                "cpfCnpj": "24971563792",
+                "deleted": False,
+            }
+            self.customers[customer["id"]] = customer
+            total = Decimal(link["value"])
+            each = (total / installments).quantize(Decimal("0.01"))
+            group = f"ins_{next(self._ids):012d}" if installments > 1 else None
+            ids = []
+            for number in range(1, installments + 1):
+                value = each if number < installments else total - each * (installments - 1)
+                payment_id = f"pay_{next(self._ids):012d}"
+                paid = status in PAID
+                self.payments[payment_id] = {
+                    "object": "payment",
+                    "id": payment_id,
+                    "dateCreated": "2026-11-25",
+                    "customer": customer["id"],
+                    "paymentLink": link_id,
+                    "installment": group,
+                    "installmentNumber": number if group else None,
+                    "value": value,
+                    "netValue": value - Decimal("0.99"),
+                    "billingType": billing_type,
+                    "status": status,
+                    "dueDate": "2026-11-28",
+                    "description": link.get("description"),
+                    "externalReference": None,
+                    "invoiceUrl": f"{self.url}/i/{payment_id.removeprefix('pay_')}",
+                    "pixTransaction": None,
+                    "paymentDate": "2026-11-25" if paid else None,
+                    "clientPaymentDate": "2026-11-25" if paid else None,
+                    "confirmedDate": "2026-11-25" if paid else None,
+                    "deleted": False,
+                }
+                ids.append(payment_id)
+            return ids
 
     def calls(self, method: str, path: str) -> list[Recorded]:
         """The requests received for ``method`` ``path``."""
@@ -307,12 +385,14 @@ class AsaasApiFake:
             if isinstance(got, Response):
                 return got
             reference = got.query.get("externalReference")
+            link = got.query.get("paymentLink")
             with fake._lock:
                 found = [
                     p
                     for p in fake.payments.values()
                     if not p["deleted"]
                     and (reference is None or p.get("externalReference") == reference)
+                    and (link is None or p.get("paymentLink") == link)
                 ]
             return _answer(200, _page(found))
 
@@ -338,6 +418,7 @@ class AsaasApiFake:
                 "dueDate": body["dueDate"],
                 "description": body.get("description"),
                 "externalReference": body.get("externalReference"),
+                "paymentLink": None,
                 "invoiceUrl": f"{fake.url}/i/{payment_id.removeprefix('pay_')}",
                 "invoiceNumber": f"{fake._next_id():08d}",
                 "bankSlipUrl": (
@@ -411,8 +492,81 @@ class AsaasApiFake:
                 },
             )
 
+        @get("/v3/paymentLinks")
+        async def list_links(request: Request[Any, Any, Any]) -> Response[Any]:
+            got = await fake._accept(request)
+            if isinstance(got, Response):
+                return got
+            reference = got.query.get("externalReference")
+            deleted = got.query.get("includeDeleted") == "true"
+            with fake._lock:
+                found = [
+                    x
+                    for x in fake.links.values()
+                    if (deleted or not x["deleted"])
+                    and (reference is None or x.get("externalReference") == reference)
+                ]
+            return _answer(200, _page(found))
+
+        @post("/v3/paymentLinks", status_code=200)
+        async def create_link(request: Request[Any, Any, Any]) -> Response[Any]:
+            got = await fake._accept(request)
+            if isinstance(got, Response):
+                return got
+            problem = _check_link(got.json)
+            if problem is not None:
+                return _answer(400, problem)
+            link_id = f"{fake._next_id():012d}"
+            link = {
+                "id": link_id,
+                "active": True,
+                "url": f"{fake.url}/c/{link_id}",
+                "deleted": False,
+                "viewCount": 0,
+                "description": None,
+                "value": None,
+                "endDate": None,
+                "dueDateLimitDays": None,
+                "maxInstallmentCount": 1,
+                "externalReference": None,
+                "notificationEnabled": True,
+                **got.json,
+            }
+            with fake._lock:
+                fake.links[link_id] = link
+            return _answer(200, link)
+
+        @get("/v3/paymentLinks/{link_id:str}")
+        async def get_link(
+            request: Request[Any, Any, Any], link_id: FromPath[str]
+        ) -> Response[Any]:
+            got = await fake._accept(request)
+            if isinstance(got, Response):
+                return got
+            with fake._lock:
+                link = copy.deepcopy(fake.links.get(link_id))
+            return _answer(404, None) if link is None else _answer(200, link)
+
+        @delete("/v3/paymentLinks/{link_id:str}", status_code=200)
+        async def delete_link(
+            request: Request[Any, Any, Any], link_id: FromPath[str]
+        ) -> Response[Any]:
+            got = await fake._accept(request)
+            if isinstance(got, Response):
+                return got
+            with fake._lock:
+                link = fake.links.get(link_id)
+                if link is None or link["deleted"]:
+                    return _answer(404, None)
+                link.update(deleted=True, active=False)
+            return _answer(200, {"deleted": True, "id": link_id})
+
         litestar = Litestar(
             [
+                list_links,
+                create_link,
+                get_link,
+                delete_link,
                 list_customers,
                 create_customer,
                 list_payments,
@@ -534,4 +688,37 @@ def _check_payment(body: Any, customers: dict[str, Any]) -> dict[str, Any] | Non
         return _errors("invalid_dueDate", "A data de vencimento é inválida.")
     if len(str(body.get("description") or "")) > 500:
         return _errors("invalid_description", "A descrição tem mais de 500 caracteres.")
+    return None
+
+
+def _check_link(body: Any) -> dict[str, Any] | None:
+    """Asaas's 400 answer for a payment link body, or None when it is valid."""
+    if not isinstance(body, dict):
+        return _errors("invalid_object", "JSON esperado.")
+    unknown = set(body) - LINK_FIELDS
+    if unknown:
+        return _errors("invalid_object", f"Campos desconhecidos: {sorted(unknown)}")
+    if not body.get("name"):
+        return _errors("invalid_name", "O nome do link é obrigatório.")
+    if body.get("billingType") not in BILLING_TYPES:
+        return _errors("invalid_billingType", "Forma de pagamento inválida.")
+    if body.get("chargeType") not in CHARGE_TYPES:
+        return _errors("invalid_chargeType", "Forma de cobrança inválida.")
+    value = body.get("value")
+    if value is not None and (
+        isinstance(value, bool)
+        or not isinstance(value, int | Decimal)
+        or value <= 0
+        or (isinstance(value, Decimal) and value != value.quantize(Decimal("0.01")))
+    ):
+        return _errors("invalid_value", "Valor inválido.")
+    if body["billingType"] in ("UNDEFINED", "BOLETO") and not body.get("dueDateLimitDays"):
+        return _errors("invalid_dueDateLimitDays", "Informe os dias úteis para o boleto.")
+    if body["chargeType"] == "INSTALLMENT" and not body.get("maxInstallmentCount"):
+        return _errors("invalid_maxInstallmentCount", "Informe o número de parcelas.")
+    if body["chargeType"] == "RECURRENT" and not body.get("subscriptionCycle"):
+        return _errors("invalid_subscriptionCycle", "Informe a periodicidade.")
+    end = body.get("endDate")
+    if end is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(end)):
+        return _errors("invalid_endDate", "Data de encerramento inválida.")
     return None

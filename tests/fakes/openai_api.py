@@ -15,10 +15,17 @@ It speaks the wire format of the two endpoints Porfin's adapters use (reference
   one ``chat.completion`` for a plain request.
 - ``POST /v1/audio/transcriptions``: multipart ``file`` + ``model`` (+ ``language``,
   ``prompt``); answers ``{"text": ..., "usage": ...}``.
+- ``POST /v1/embeddings``: ``model`` and ``input`` (a string or a list of up to 2048 non-empty
+  strings; 400 otherwise, as OpenAI), ``dimensions``, ``encoding_format`` (``float`` or
+  ``base64``); answers ``{"object": "list", "data": [{"embedding": ...}], ...}`` with
+  deterministic vectors (:func:`fake_embedding`): a hashed bag of words plus a few *meanings*
+  (:data:`MEANINGS`), so texts sharing words or a meaning are close, the way a real model puts
+  "dente amarelado" near "clareamento" while the lexical index cannot.
 
 Scripting, per test (a queue per endpoint; an empty queue answers the default): fixture
 names or :class:`Answer` values from :func:`fixture_answer`, :func:`json_answer`,
-:func:`failure` (429 with ``retry-after``, 500, 503, 401, 400...), :func:`delayed` (answers
+:func:`failure` (429 with ``retry-after``, 500, 503, 401, 400...), :func:`embeddings_answer`,
+:func:`delayed` (answers
 after a delay, longer than the client's timeout to make it time out), :func:`malformed` (a
 200 whose body is not JSON), :func:`dropped` (headers and part of the body, then the
 connection is cut) and :func:`truncated_stream` (a stream that stops before it finishes).
@@ -32,10 +39,16 @@ Use :meth:`OpenAIApiFake.serving` (a context manager) to run it in a thread.
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
+import hashlib
 import json
+import math
+import re
 import socket
+import struct
 import threading
+import unicodedata
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,8 +65,56 @@ FIXTURES = vendor_fixtures("openai")
 API_KEY = "sk-porfin-fake-0123456789abcdef"
 CHAT = "/v1/chat/completions"
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
+EMBEDDINGS = "/v1/embeddings"
+EMBEDDING_DIMENSIONS = 256
+"""The fake's vector length when the request names none (OpenAI's small model gives 1536)."""
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 DEFAULT_TRANSCRIPT = "Oi, boa tarde! Queria marcar uma limpeza pra amanhã à tarde, tem horário?"
+
+
+MEANINGS: dict[str, tuple[str, ...]] = {
+    "whitening": ("amarel", "manch", "branc", "clare", "escurec", "encardid"),
+    "orthodontics": ("tort", "encavalad", "alinh", "aparelh", "ortodont"),
+    "tooth-loss": ("perdi", "faltando", "implant", "protes"),
+    "paying": ("pagar", "pagament", "parcel", "cartao", "pix", "dinheiro"),
+    "car": ("carro", "estacion", "vaga", "manobr"),
+}
+"""What the fake embedding model "understands": word prefixes (folded) that share a meaning
+but no synonym of the lexical analyzer."""
+_FAKE_STOPWORDS = frozenset(
+    re.findall(
+        r"\w+",
+        """o a os as de do da dos das um uma e que meu minha meus minhas para pra com tem como
+        ficou fica esta estao isso isto no na nos nas em por se eu voce voces ja mais muito""",
+    )
+)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _bucket(key: str, dimensions: int) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") % dimensions
+
+
+def fake_embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """A unit vector for ``text``: each word (its first five letters) counts in one hashed
+    dimension, each meaning of :data:`MEANINGS` it expresses three times in another; a text
+    without words gets a fixed vector."""
+    vector = [0.0] * dimensions
+    for word in re.findall(r"[a-z0-9]+", _fold(text)):
+        if word in _FAKE_STOPWORDS or len(word) < 3:
+            continue
+        vector[_bucket(f"w:{word[:5]}", dimensions)] += 1.0
+        for meaning, prefixes in MEANINGS.items():
+            if word.startswith(prefixes):
+                vector[_bucket(f"m:{meaning}", dimensions)] += 3.0
+    norm = math.sqrt(sum(x * x for x in vector))
+    if norm == 0:
+        vector[0], norm = 1.0, 1.0
+    return [x / norm for x in vector]
 
 
 def fixture_text(name: str) -> str:
@@ -187,7 +248,8 @@ class Answer:
 
     Attributes:
         kind: ``completion`` (a chat completion, streamed or not as asked), ``json`` (a body
-            as is), ``malformed``, ``drop`` or ``truncated``.
+            as is), ``embeddings`` (the fake's own vectors), ``malformed``, ``drop`` or
+            ``truncated``.
         status: The HTTP status (``json``).
         body: The completion or the JSON body.
         headers: Extra response headers (``retry-after``...).
@@ -261,6 +323,12 @@ def events_answer(*chunks: Any) -> Answer:
     """A stream of exactly these ``data:`` objects, then ``[DONE]`` (for a streaming
     request)."""
     return Answer(kind="completion", chunks=chunks)
+
+
+def embeddings_answer(**changes: Any) -> Answer:
+    """The fake's own vectors (as when nothing is scripted), e.g. before scripted failures or
+    after a ``delay``."""
+    return Answer(kind="embeddings", **changes)
 
 
 def json_answer(body: Any, status: int = 200, **changes: Any) -> Answer:
@@ -404,6 +472,26 @@ def _check_chat(body: Any) -> str | None:
     return None
 
 
+def _check_embeddings(body: Any) -> str | None:
+    """Why OpenAI would refuse an embeddings request with 400, or None."""
+    if not isinstance(body, dict):
+        return "We could not parse the JSON body of your request."
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "you must provide a model parameter"
+    given = body.get("input")
+    inputs = [given] if isinstance(given, str) else given
+    if not isinstance(inputs, list) or not inputs or len(inputs) > 2048:
+        return "'input' must be a string or an array of 1 to 2048 strings"
+    if not all(isinstance(text, str) and text for text in inputs):
+        return "'$.input' is invalid. Please check the API reference."
+    if body.get("encoding_format", "float") not in ("float", "base64"):
+        return "Invalid value for 'encoding_format'."
+    dimensions = body.get("dimensions")
+    if dimensions is not None and (not isinstance(dimensions, int) or dimensions < 1):
+        return "Invalid value for 'dimensions'."
+    return None
+
+
 def _form(content_type: str, raw: bytes) -> tuple[dict[str, str], dict[str, Any]]:
     message = BytesParser(policy=HTTP).parsebytes(
         f"Content-Type: {content_type}\r\n\r\n".encode() + raw
@@ -430,7 +518,11 @@ class OpenAIApiFake:
         self.requests: list[Recorded] = []
         self.transcript = DEFAULT_TRANSCRIPT
         self.default_chat = "chat_stream_text_with_usage.sse"
-        self._queues: dict[str, deque[Answer]] = {CHAT: deque(), TRANSCRIPTIONS: deque()}
+        self._queues: dict[str, deque[Answer]] = {
+            CHAT: deque(),
+            TRANSCRIPTIONS: deque(),
+            EMBEDDINGS: deque(),
+        }
         self._lock = threading.Lock()
         self._started = threading.Event()
 
@@ -507,6 +599,8 @@ class OpenAIApiFake:
             return await _send_json(send, 401, FAILURES[401])
         if scope["path"] == CHAT:
             await self._chat(recorded, receive, send)
+        elif scope["path"] == EMBEDDINGS:
+            await self._embed(recorded, receive, send)
         else:
             await self._transcribe(recorded, receive, send)
 
@@ -570,6 +664,42 @@ class OpenAIApiFake:
                     "output_tokens": len(self.transcript.split()),
                     "total_tokens": max(1, len(audio) // 100) + len(self.transcript.split()),
                 },
+            },
+        )
+
+    async def _embed(self, recorded: Recorded, receive: Any, send: Any) -> None:
+        body = recorded.json
+        problem = _check_embeddings(body)
+        if problem is not None:
+            return await _send_json(send, 400, _error(problem, "invalid_request_error", None))
+        answer = self._next(EMBEDDINGS)
+        if answer is not None and answer.delay and await _wait(receive, answer.delay):
+            return None
+        if answer is not None and answer.kind == "json":
+            return await _send_json(send, answer.status, answer.body, answer.headers)
+        if answer is not None and answer.kind == "malformed":
+            return await _send_raw(send, 200, b'{"object": "list", "data": [', "json")
+        if answer is not None and answer.kind in ("drop", "truncated"):
+            return await _drop(send, stream=False)
+        inputs = [body["input"]] if isinstance(body["input"], str) else body["input"]
+        dimensions = int(body.get("dimensions") or EMBEDDING_DIMENSIONS)
+        as_base64 = body.get("encoding_format") == "base64"
+        data = []
+        for index, text in enumerate(inputs):
+            vector = fake_embedding(text, dimensions)
+            embedding: Any = vector
+            if as_base64:
+                embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": embedding})
+        tokens = sum(len(text.split()) for text in inputs)
+        return await _send_json(
+            send,
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": body["model"],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
             },
         )
 

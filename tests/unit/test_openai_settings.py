@@ -115,6 +115,8 @@ async def test_the_container_builds_nothing_without_a_key():
 
     assert container.openai_chat_model() is None
     assert container.openai_transcriber() is None
+    assert container.openai_embedder() is None
+    assert container.knowledge_vectors() is None  # lexical retrieval only
 
 
 async def test_the_container_builds_both_adapters_with_a_key():
@@ -139,3 +141,26 @@ async def test_the_container_builds_both_adapters_with_a_key():
     assert container.openai_chat_model() is chat
     await chat.aclose()
     await transcriber.aclose()
+
+
+async def test_the_container_builds_the_embedder_and_a_hybrid_knowledge_base_with_a_key():
+    from porfin_adapters.knowledge.hybrid import HybridKnowledgeBase
+    from porfin_adapters.openai import OpenAIEmbedder
+
+    settings = load_settings(
+        {
+            "PORFIN_OPENAI_API_KEY": "sk-test",
+            "PORFIN_OPENAI_EMBEDDING_MODEL": "text-embedding-3-large",
+        },
+        storage="memory",
+    )
+    container = composition.create_container(settings)
+
+    embedder = container.openai_embedder()
+    assert isinstance(embedder, OpenAIEmbedder)
+    assert embedder.model == "text-embedding-3-large"
+    knowledge = container.knowledge_base()
+    assert isinstance(knowledge, HybridKnowledgeBase)
+    assert knowledge.embedder is embedder
+    assert container.knowledge_vectors() is knowledge
+    await embedder.aclose()

@@ -17,6 +17,15 @@ How a charge is made (``create_charge``):
 Two concurrent calls for the same charge could both miss the lookup; Porfin's use cases create
 a charge once and retry sequentially (jobs), which this approach covers.
 
+A **payment link** (``ChargeRequest.as_link``) is a page where the patient chooses PIX,
+boleto or card (``POST /paymentLinks``, ``billingType: UNDEFINED``, ``chargeType`` DETACHED,
+or INSTALLMENT with ``maxInstallmentCount`` when instalments are offered). It is looked up
+first by ``externalReference`` (``GET /paymentLinks?externalReference=<charge_id>``, a filter
+of the official API) like a payment. Its Porfin id is ``link:<Asaas link id>`` so it cannot be
+taken for a payment's; its state is that of the payments made through it
+(``GET /payments?paymentLink=<id>``, each payment carrying ``paymentLink``), and a webhook
+about one of those payments is reported for ``link:<paymentLink>``.
+
 Webhooks are authenticated by the token configured in Asaas, sent in the
 ``asaas-access-token`` header (compared in constant time; no token configured = every call
 refused).
@@ -27,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -91,6 +100,11 @@ EVENTS: Mapping[str, GatewayChargeStatus] = {
 }
 """Webhook events that state a status; any other event reports none (status None)."""
 
+LINK_PREFIX = "link:"
+"""Porfin's id of an Asaas payment link is this and the link's id (``link:<id>``)."""
+LINK_DUE_DAYS = 3
+"""Business days a boleto made through a payment link stays payable (``dueDateLimitDays``)."""
+
 _DOCUMENT = re.compile(r"^(\d{11}|[0-9A-Z]{12}\d{2})$")
 
 
@@ -146,6 +160,47 @@ def charge_of(payment: Mapping[str, Any], qr: Mapping[str, Any] | None = None) -
         payment_url=payment.get("invoiceUrl") or payment.get("bankSlipUrl") or None,
         expires_at=parse_time(qr.get("expirationDate")) if qr else None,
         paid_at=parse_time(payment.get("confirmedDate") or payment.get("paymentDate")),
+    )
+
+
+def link_charge_of(link: Mapping[str, Any], payments: Sequence[Mapping[str, Any]]) -> GatewayCharge:
+    """A :class:`GatewayCharge` from an Asaas payment link and the payments made through it.
+
+    Paid: the paid payments' values add up to the link's value (one payment, or every card
+    instalment; boleto instalments paid one by one are partial payments). Refunded: every
+    payment that came in went back. Cancelled: the link is deleted and nothing came in.
+    """
+    if not link.get("id"):
+        reason = "Asaas answered a payment link without an id"
+        raise GatewayError(
+            reason, retryable=False, provider="asaas", provider_code="bad_response", reason=reason
+        )
+    amount = to_cents(link.get("value") or 0)
+    statuses = [(status_of(p), p) for p in payments if p.get("deleted") is not True]
+    came_in = [
+        (s, p) for s, p in statuses if s in (GatewayChargeStatus.PAID, GatewayChargeStatus.REFUNDED)
+    ]
+    paid_cents = sum(to_cents(p.get("value", 0)) for _, p in came_in)
+    if came_in and all(s is GatewayChargeStatus.REFUNDED for s, _ in came_in):
+        status = GatewayChargeStatus.REFUNDED
+    elif came_in and paid_cents >= amount:
+        status = GatewayChargeStatus.PAID
+    elif link.get("deleted") is True and not came_in:
+        status = GatewayChargeStatus.CANCELLED
+    else:
+        status = GatewayChargeStatus.PENDING
+    times = [
+        t
+        for _, p in came_in
+        if (t := parse_time(p.get("confirmedDate") or p.get("paymentDate"))) is not None
+    ]
+    return GatewayCharge(
+        provider_charge_id=LINK_PREFIX + str(link["id"]),
+        status=status,
+        amount_cents=amount,
+        paid_cents=paid_cents,
+        payment_url=link.get("url") or None,
+        paid_at=max(times) if times and status is GatewayChargeStatus.PAID else None,
     )
 
 
@@ -207,6 +262,8 @@ class AsaasGateway:
             raise ValidationError(
                 "the amount must be positive", field="amount_cents", value=request.amount_cents
             )
+        if request.as_link:
+            return await self._create_link(request)
         payment = await self._find_payment(request.charge_id)
         if payment is None:
             customer_id = await self._customer_for(request)
@@ -236,21 +293,31 @@ class AsaasGateway:
     async def get_charge(self, provider_charge_id: str) -> GatewayCharge:
         """The payment as Asaas holds it (without the QR code: read it at creation).
 
+        A payment link (``link:<id>``) is read with the payments made through it.
+
         Raises:
             NotFound: Asaas does not know it.
             GatewayError: Asaas failed or could not be reached.
         """
+        if provider_charge_id.startswith(LINK_PREFIX):
+            link_id = provider_charge_id.removeprefix(LINK_PREFIX)
+            return link_charge_of(await self._link(link_id), await self._link_payments(link_id))
         return charge_of(await self._payment(provider_charge_id))
 
     async def cancel_charge(self, provider_charge_id: str) -> GatewayCharge:
         """Delete the pending payment (``DELETE /payments/{id}``); cancelling a cancelled
         payment answers it as it is.
 
+        A payment link (``link:<id>``) is deleted (``DELETE /paymentLinks/{id}``) after the
+        pending payments made through it (a boleto already issued), so nobody can pay it.
+
         Raises:
             InvalidStateTransition: it is paid or refunded (Asaas does not delete those).
             NotFound: Asaas does not know it.
             GatewayError: Asaas failed or could not be reached.
         """
+        if provider_charge_id.startswith(LINK_PREFIX):
+            return await self._cancel_link(provider_charge_id.removeprefix(LINK_PREFIX))
         charge = charge_of(await self._payment(provider_charge_id))
         if charge.status is GatewayChargeStatus.CANCELLED:
             return charge
@@ -316,10 +383,17 @@ class AsaasGateway:
         if status is GatewayChargeStatus.PAID and payment.get("value") is not None:
             paid_cents = to_cents(payment["value"])
         reference = payment.get("externalReference")
+        provider_charge_id = str(payment["id"])
+        link = payment.get("paymentLink")
+        if isinstance(link, str) and link:
+            # One payment of a link says little of the link as a whole (an instalment, a
+            # second payer): report no status, so the link is read with all its payments.
+            provider_charge_id = LINK_PREFIX + link
+            status = paid_cents = None
         return [
             PaymentNotice(
                 event_id=event_id,
-                provider_charge_id=str(payment["id"]),
+                provider_charge_id=provider_charge_id,
                 charge_id=str(reference) if reference else None,
                 status=status,
                 paid_cents=paid_cents,
@@ -336,6 +410,104 @@ class AsaasGateway:
         return await self.client.call(
             "GET", f"payments/{provider_charge_id}", operation="get_payment"
         )
+
+    async def _create_link(self, request: ChargeRequest) -> GatewayCharge:
+        link = await self._find_link(request.charge_id)
+        if link is None:
+            installments = request.max_installments > 1
+            body: dict[str, Any] = {
+                "name": request.description[:MAX_DESCRIPTION],
+                "description": request.description[:MAX_DESCRIPTION],
+                "value": to_reais(request.amount_cents),
+                "billingType": "UNDEFINED",
+                "chargeType": "INSTALLMENT" if installments else "DETACHED",
+                "endDate": request.due_date.isoformat(),
+                "dueDateLimitDays": LINK_DUE_DAYS,
+                "maxInstallmentCount": request.max_installments,
+                "externalReference": request.charge_id,
+                # Porfin tells the patient in the WhatsApp conversation.
+                "notificationEnabled": False,
+            }
+            link = await self.client.call(
+                "POST", "paymentLinks", operation="create_payment_link", json=body
+            )
+            return link_charge_of(link, [])
+        return link_charge_of(link, await self._link_payments(str(link["id"])))
+
+    async def _cancel_link(self, link_id: str) -> GatewayCharge:
+        link = await self._link(link_id)
+        payments = await self._link_payments(link_id)
+        charge = link_charge_of(link, payments)
+        if charge.status is GatewayChargeStatus.CANCELLED:
+            return charge
+        if charge.status in (GatewayChargeStatus.PAID, GatewayChargeStatus.REFUNDED):
+            raise InvalidStateTransition(
+                f"an Asaas payment link that is {charge.status} cannot be cancelled",
+                provider_charge_id=charge.provider_charge_id,
+                status=str(charge.status),
+            )
+        for payment in payments:
+            if payment.get("deleted") is True or status_of(payment) not in (
+                GatewayChargeStatus.PENDING,
+                GatewayChargeStatus.EXPIRED,
+            ):
+                continue
+            try:
+                await self.client.call(
+                    "DELETE", f"payments/{payment['id']}", operation="delete_payment"
+                )
+            except ValidationError as exc:
+                raise InvalidStateTransition(
+                    "Asaas refused to cancel a payment made through the link: "
+                    f"{exc.fields.get('reason', exc.message)}",
+                    provider_charge_id=charge.provider_charge_id,
+                ) from exc
+        if link.get("deleted") is not True:
+            await self.client.call(
+                "DELETE", f"paymentLinks/{link_id}", operation="delete_payment_link"
+            )
+        return attrs.evolve(charge, status=GatewayChargeStatus.CANCELLED)
+
+    async def _link(self, link_id: str) -> dict[str, Any]:
+        if not link_id or "/" in link_id:
+            raise NotFound("no such Asaas payment link", provider_charge_id=LINK_PREFIX + link_id)
+        return await self.client.call(
+            "GET", f"paymentLinks/{link_id}", operation="get_payment_link"
+        )
+
+    async def _find_link(self, charge_id: str) -> dict[str, Any] | None:
+        found = await self.client.call(
+            "GET",
+            "paymentLinks",
+            operation="find_payment_link",
+            params={"externalReference": charge_id},
+        )
+        for link in found.get("data") or []:
+            if (
+                isinstance(link, dict)
+                and link.get("externalReference") == charge_id
+                and link.get("deleted") is not True
+            ):
+                return link
+        return None
+
+    async def _link_payments(self, link_id: str) -> list[dict[str, Any]]:
+        """Every payment made through the link (all pages; filtered again here, the
+        ``paymentLink`` filter being one the official SDK does not list)."""
+        payments: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            page = await self.client.call(
+                "GET",
+                "payments",
+                operation="link_payments",
+                params={"paymentLink": link_id, "offset": str(offset), "limit": "100"},
+            )
+            data = [p for p in page.get("data") or [] if isinstance(p, dict)]
+            payments.extend(p for p in data if p.get("paymentLink") == link_id)
+            if not page.get("hasMore") or not data:
+                return payments
+            offset += len(data)
 
     async def _find_payment(self, charge_id: str) -> dict[str, Any] | None:
         found = await self.client.call(

@@ -5,7 +5,9 @@ Layout, under ``{root}clinics/{clinic_id}``::
 
     knowledge_documents/{id}       the document
     knowledge_chunks/{id}          a chunk, with its analyzed terms (parallel arrays ``terms``,
-                                   ``body_tf``, ``heading_tf``) and field lengths
+                                   ``body_tf``, ``heading_tf``) and field lengths; with an
+                                   embedder, ``vector`` (float32 little-endian bytes, exempt
+                                   from indexing) and ``vector_model``
     knowledge_hashes/{sha256}      claims a file's hash: the same file is kept once
     knowledge_meta/state           ``version``: changes with every add and remove
 
@@ -13,6 +15,8 @@ Firestore has no full-text search, so a search ranks in the process with the cod
 knowledge base shares (:mod:`porfin_adapters.knowledge.ranking`): the clinic's chunks and their
 terms are loaded once into a :class:`MemoryKnowledgeBase` and reloaded when ``version``
 changed (one document read per search otherwise), so every process sees the others' changes.
+Chunks' vectors (hybrid retrieval, :mod:`porfin_adapters.knowledge.hybrid`) load with them;
+writing vectors changes ``version`` too.
 A document is written last, after its chunks: chunks whose document is missing (an upload
 that failed half-way) are never searched.
 """
@@ -20,10 +24,13 @@ that failed half-way) are never searched.
 from __future__ import annotations
 
 import os
+import sys
+from array import array
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from google.api_core import exceptions as gexc
-from google.cloud.firestore import AsyncClient, AsyncDocumentReference, FieldFilter
+from google.cloud.firestore import DELETE_FIELD, AsyncClient, AsyncDocumentReference, FieldFilter
 
 from porfin_adapters.firestore.storage import (
     _BATCH_LIMIT,
@@ -156,16 +163,73 @@ class FirestoreKnowledgeBase:
         )
         known = {d.id for d in documents}
         chunks: dict[str, list[tuple[KnowledgeChunk, IndexedChunk]]] = {}
+        vectors: dict[str, dict[str, array[float]]] = {}
         for snapshot in await self._s.query(self._s.sub(clinic_id, "knowledge_chunks")):
             doc = snapshot.to_dict() or {}
             if doc.get("document_id") in known:  # else left by an upload that failed
+                blob, model = doc.pop("vector", None), doc.pop("vector_model", None)
                 chunk, indexed = _load_chunk(doc)
                 chunks.setdefault(chunk.document_id, []).append((chunk, indexed))
+                if isinstance(blob, bytes) and isinstance(model, str):
+                    vectors.setdefault(model, {})[chunk.id] = _vector(blob)
         for document in documents:
             parts = sorted(chunks.get(document.id, []), key=lambda pair: pair[0].ordinal)
             index.insert(document, [c for c, _ in parts], [i for _, i in parts])
+        for model, by_chunk in vectors.items():
+            await index.put_vectors(clinic_id, model, by_chunk)
         self._loaded[clinic_id] = (version, index)
         return index
+
+    # -- vectors (porfin_adapters.knowledge.hybrid.VectorStore) ----------------------------
+
+    async def put_vectors(
+        self, clinic_id: str, model: str, vectors: Mapping[str, Sequence[float]]
+    ) -> None:
+        await self._update_chunks(
+            clinic_id,
+            {cid: {"vector": _blob(v), "vector_model": model} for cid, v in vectors.items()},
+        )
+
+    async def vectors(self, clinic_id: str, model: str) -> Mapping[str, Sequence[float]]:
+        return await (await self._index(clinic_id)).vectors(clinic_id, model)
+
+    async def drop_vectors(self, clinic_id: str, keep_model: str | None = None) -> None:
+        index = await self._index(clinic_id)
+        stale = [cid for cid, m in index.vector_models(clinic_id).items() if m != keep_model]
+        await self._update_chunks(
+            clinic_id,
+            {cid: {"vector": DELETE_FIELD, "vector_model": DELETE_FIELD} for cid in stale},
+        )
+
+    async def chunks(
+        self, clinic_id: str, chunk_ids: Collection[str] | None = None
+    ) -> list[tuple[KnowledgeChunk, str]]:
+        return await (await self._index(clinic_id)).chunks(clinic_id, chunk_ids)
+
+    async def _update_chunks(self, clinic_id: str, changes: Mapping[str, dict[str, Any]]) -> None:
+        """Change fields of chunks (those removed meanwhile are skipped), then ``version``."""
+        if not changes:
+            return
+        collection = self._s.sub(clinic_id, "knowledge_chunks")
+        items = list(changes.items())
+        for start in range(0, len(items), _BATCH_LIMIT):
+            part = items[start : start + _BATCH_LIMIT]
+            batch = self._s.client.batch()
+            for chunk_id, fields in part:
+                batch.update(collection.document(_doc_id(chunk_id)), fields)
+            with _vendor_errors("write knowledge vectors"):
+                try:
+                    await batch.commit(timeout=self._s.timeout)
+                except gexc.NotFound:
+                    # A chunk was removed meanwhile: the others one by one.
+                    for chunk_id, fields in part:
+                        ref = collection.document(_doc_id(chunk_id))
+                        try:
+                            await ref.update(fields, timeout=self._s.timeout)
+                        except gexc.NotFound:
+                            continue
+        with _vendor_errors("write the knowledge state"):
+            await self._state_ref(clinic_id).set({"version": _version()}, timeout=self._s.timeout)
 
     async def _forget(
         self, clinic_id: str, chunk_ids: list[str], hash_ref: AsyncDocumentReference
@@ -190,6 +254,22 @@ class FirestoreKnowledgeBase:
 
 def _version() -> str:
     return os.urandom(12).hex()
+
+
+def _blob(vector: Sequence[float]) -> bytes:
+    """float32, little-endian (as SQLite keeps them)."""
+    packed = array("f", vector)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _vector(blob: bytes) -> array[float]:
+    unpacked = array("f")
+    unpacked.frombytes(blob)
+    if sys.byteorder == "big":
+        unpacked.byteswap()
+    return unpacked
 
 
 def _chunk(chunk: KnowledgeChunk, indexed: IndexedChunk) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from array import array
+from collections.abc import Collection, Mapping, Sequence
 
 import attrs
 
@@ -28,11 +30,13 @@ class _Clinic:
     postings: dict[str, list[Posting]] = attrs.Factory(dict)
     body_length: int = 0
     heading_length: int = 0
+    vectors: dict[str, tuple[str, array[float]]] = attrs.Factory(dict)
 
 
 class MemoryKnowledgeBase:
     """Documents and an inverted index per clinic, living as long as the process; ranks
-    with :mod:`porfin_adapters.knowledge.ranking` like every knowledge base."""
+    with :mod:`porfin_adapters.knowledge.ranking` like every knowledge base. Keeps chunks'
+    vectors too (a :class:`~porfin_adapters.knowledge.hybrid.VectorStore`), by chunk id."""
 
     def __init__(self, analyzer: PortugueseAnalyzer | None = None) -> None:
         self._analyzer = analyzer or default_analyzer()
@@ -75,6 +79,7 @@ class MemoryKnowledgeBase:
             if chunk.document_id != document_id:
                 continue
             del clinic.chunks[key]
+            clinic.vectors.pop(chunk.id, None)
             clinic.body_length -= terms.body_length
             clinic.heading_length -= terms.heading_length
             for term in {*terms.body, *terms.heading}:
@@ -110,6 +115,50 @@ class MemoryKnowledgeBase:
                 RetrievedChunk(chunk=chunk, document_title=title, score=score, snippet=snippet)
             )
         return found
+
+    # -- vectors (porfin_adapters.knowledge.hybrid.VectorStore) ----------------------------
+
+    async def put_vectors(
+        self, clinic_id: str, model: str, vectors: Mapping[str, Sequence[float]]
+    ) -> None:
+        clinic = self._clinics.get(clinic_id)
+        if clinic is None:
+            return
+        known = {chunk.id for chunk, _ in clinic.chunks.values()}
+        for chunk_id, vector in vectors.items():
+            if chunk_id in known:
+                clinic.vectors[chunk_id] = (model, array("f", vector))
+
+    def vector_models(self, clinic_id: str) -> dict[str, str]:
+        """The model of each chunk's vector, by chunk id (Firestore drops the stale ones)."""
+        clinic = self._clinics.get(clinic_id)
+        return {} if clinic is None else {cid: m for cid, (m, _) in clinic.vectors.items()}
+
+    async def vectors(self, clinic_id: str, model: str) -> Mapping[str, Sequence[float]]:
+        clinic = self._clinics.get(clinic_id)
+        if clinic is None:
+            return {}
+        return {cid: vector for cid, (kept, vector) in clinic.vectors.items() if kept == model}
+
+    async def drop_vectors(self, clinic_id: str, keep_model: str | None = None) -> None:
+        clinic = self._clinics.get(clinic_id)
+        if clinic is not None:
+            clinic.vectors = {
+                cid: kept for cid, kept in clinic.vectors.items() if kept[0] == keep_model
+            }
+
+    async def chunks(
+        self, clinic_id: str, chunk_ids: Collection[str] | None = None
+    ) -> list[tuple[KnowledgeChunk, str]]:
+        clinic = self._clinics.get(clinic_id)
+        if clinic is None:
+            return []
+        wanted = None if chunk_ids is None else set(chunk_ids)
+        return [
+            (chunk, clinic.documents[chunk.document_id].title)
+            for chunk, _ in clinic.chunks.values()
+            if wanted is None or chunk.id in wanted
+        ]
 
 
 def _posting(key: int, term: str, indexed: IndexedChunk) -> Posting:

@@ -43,6 +43,9 @@ class MemoryPaymentGateway:
     requests: list[ChargeRequest] = attrs.field(factory=list)
     refusal: str | None = None
     """When set, creations are refused with this message (as a gateway refuses bad data)."""
+    links: bool = True
+    """Payment links are made (``link:<id>``, as Asaas does); False refuses them, as Mercado
+    Pago does."""
 
     def fail_next(self, times: int = 1) -> None:
         """The next ``times`` calls raise a retryable ``GatewayError``."""
@@ -58,11 +61,25 @@ class MemoryPaymentGateway:
         self._call()
         if self.refusal is not None:
             raise ValidationError(self.refusal, field="payer_document")
+        if request.as_link and not self.links:
+            raise ValidationError("payment links are an Asaas feature", field="payment_link")
         existing = self.by_reference.get(request.charge_id)
         if existing is not None:
             return self.charges[existing]
         self.created += 1
         provider_id = f"mem_{self.created:06d}"
+        if request.as_link:
+            # Like Asaas: a page where the patient chooses how to pay, and no PIX code.
+            provider_id = f"link:{provider_id}"
+            charge = GatewayCharge(
+                provider_charge_id=provider_id,
+                status=GatewayChargeStatus.PENDING,
+                amount_cents=request.amount_cents,
+                payment_url=f"https://pay.example/c/{provider_id.removeprefix('link:')}",
+            )
+            self.charges[provider_id] = charge
+            self.by_reference[request.charge_id] = provider_id
+            return charge
         charge = GatewayCharge(
             provider_charge_id=provider_id,
             status=GatewayChargeStatus.PENDING,

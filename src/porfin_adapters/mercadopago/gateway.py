@@ -214,9 +214,12 @@ class MercadoPagoGateway:
         """Create a PIX payment (idempotent on ``request.charge_id``).
 
         Raises:
-            ValidationError: not PIX, no payer e-mail, or Mercado Pago refused the data.
+            ValidationError: not PIX, a payment link (``as_link``), no payer e-mail, or
+                Mercado Pago refused the data.
             GatewayError: Mercado Pago failed or could not be reached.
         """
+        if request.as_link:
+            raise ValidationError("payment links are an Asaas feature", field="payment_link")
         body = payloads.dumps(payloads.payment_body(request, self._zone))
         payment = await self._call(
             "POST",

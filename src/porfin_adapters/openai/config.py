@@ -17,6 +17,7 @@ from porfin_core.domain.model_costs import ModelPrice
 
 if TYPE_CHECKING:
     from porfin_adapters.openai.chat_model import OpenAIChatModel
+    from porfin_adapters.openai.embeddings import OpenAIEmbedder
     from porfin_adapters.openai.transcriber import OpenAITranscriber
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -47,6 +48,7 @@ class OpenAISettings:
         timeout_seconds: Seconds for connecting and for each read of an answer.
         max_attempts: Attempts per model before the fallback (or giving up).
         transcription_model: The voice-note model.
+        embedding_model: The knowledge base's embedding model.
         prices: BRL centavos per million tokens, by model (defaults, then the configured).
     """
 
@@ -57,6 +59,7 @@ class OpenAISettings:
     timeout_seconds: float = 20.0
     max_attempts: int = 3
     transcription_model: str = "gpt-4o-mini-transcribe"
+    embedding_model: str = "text-embedding-3-small"
     prices: Mapping[str, ModelPrice] = attrs.field(factory=lambda: dict(DEFAULT_PRICES))
 
 
@@ -73,6 +76,7 @@ def openai_settings(settings: Settings) -> OpenAISettings | None:
         timeout_seconds=settings.openai_timeout_seconds,
         max_attempts=settings.openai_max_attempts,
         transcription_model=settings.openai_transcription_model,
+        embedding_model=settings.openai_embedding_model,
         prices={**DEFAULT_PRICES, **dict(settings.openai_prices)},
     )
 
@@ -107,6 +111,24 @@ def build_openai_transcriber(settings: Settings) -> OpenAITranscriber | None:
         model=config.transcription_model,
         # Audio takes longer to upload and transcribe than a chat answer to start.
         timeout=max(config.timeout_seconds, 60.0),
+        policy=RetryPolicy(max_attempts=config.max_attempts),
+    )
+
+
+def build_openai_embedder(settings: Settings) -> OpenAIEmbedder | None:
+    """The knowledge base's embedder for ``settings``; None without an API key (retrieval
+    is then lexical only)."""
+    config = openai_settings(settings)
+    if config is None:
+        return None
+    from porfin_adapters.openai.client import RetryPolicy
+    from porfin_adapters.openai.embeddings import OpenAIEmbedder
+
+    return OpenAIEmbedder(
+        api_key=config.api_key,
+        base_url=config.base_url,
+        model=config.embedding_model,
+        timeout=config.timeout_seconds,
         policy=RetryPolicy(max_attempts=config.max_attempts),
     )
 

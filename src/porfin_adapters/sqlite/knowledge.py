@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
+from array import array
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from porfin_adapters.knowledge.analysis import PortugueseAnalyzer, default_analyzer
@@ -43,7 +46,9 @@ _MAX_TERMS = 64
 
 class SqliteKnowledgeBase:
     """Every clinic's knowledge in tables ``knowledge_documents``, ``knowledge_chunks`` and
-    ``knowledge_terms`` of ``db`` (opened by the storage backend)."""
+    ``knowledge_terms`` of ``db`` (opened by the storage backend); chunks' vectors, when an
+    embedder is configured, in ``knowledge_vectors`` (migration ``0016``; a
+    :class:`~porfin_adapters.knowledge.hybrid.VectorStore`)."""
 
     def __init__(self, db: SqliteDatabase, analyzer: PortugueseAnalyzer | None = None) -> None:
         self._db = db
@@ -183,6 +188,93 @@ class SqliteKnowledgeBase:
                 )
             )
         return found
+
+    # -- vectors (porfin_adapters.knowledge.hybrid.VectorStore) ----------------------------
+
+    async def put_vectors(
+        self, clinic_id: str, model: str, vectors: Mapping[str, Sequence[float]]
+    ) -> None:
+        rows = [
+            (chunk_id, clinic_id, model, len(vector), _blob(vector), chunk_id, clinic_id)
+            for chunk_id, vector in vectors.items()
+        ]
+
+        def insert(conn: sqlite3.Connection) -> None:
+            # A chunk removed meanwhile is skipped (its vector would have nothing to find).
+            conn.executemany(
+                "INSERT OR REPLACE INTO knowledge_vectors (chunk_id, clinic_id, model, dims,"
+                " vector) SELECT ?, ?, ?, ?, ? WHERE EXISTS"
+                " (SELECT 1 FROM knowledge_chunks WHERE id = ? AND clinic_id = ?)",
+                rows,
+            )
+
+        if rows:
+            await self._db.apply([insert])
+
+    async def vectors(self, clinic_id: str, model: str) -> Mapping[str, Sequence[float]]:
+        rows = self._db.reader.execute(
+            "SELECT chunk_id, vector FROM knowledge_vectors WHERE clinic_id = ? AND model = ?",
+            (clinic_id, model),
+        )
+        return {chunk_id: _vector(blob) for chunk_id, blob in rows}
+
+    async def drop_vectors(self, clinic_id: str, keep_model: str | None = None) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "DELETE FROM knowledge_vectors WHERE clinic_id = ? AND model IS NOT ?",
+                (clinic_id, keep_model),
+            )
+
+        await self._db.apply([delete])
+
+    async def chunks(
+        self, clinic_id: str, chunk_ids: Collection[str] | None = None
+    ) -> list[tuple[KnowledgeChunk, str]]:
+        sql = (
+            "SELECT c.id, c.document_id, c.ordinal, c.heading, c.text, d.doc"
+            " FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id"
+            " WHERE c.clinic_id = ?"
+        )
+        params: list[Any] = [clinic_id]
+        if chunk_ids is not None:
+            ids = list(chunk_ids)
+            if not ids:
+                return []
+            sql += f" AND c.id IN ({_marks(ids)})"
+            params += ids
+        titles: dict[str, str] = {}
+        found = []
+        for chunk_id, document_id, ordinal, heading, text, doc in self._db.reader.execute(
+            sql + " ORDER BY c.seq", params
+        ):
+            if document_id not in titles:
+                titles[document_id] = _load(doc, KnowledgeDocument).title
+            chunk = KnowledgeChunk(
+                id=chunk_id,
+                document_id=document_id,
+                clinic_id=clinic_id,
+                ordinal=ordinal,
+                text=text,
+                heading=heading,
+            )
+            found.append((chunk, titles[document_id]))
+        return found
+
+
+def _blob(vector: Sequence[float]) -> bytes:
+    """float32, little-endian."""
+    packed = array("f", vector)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _vector(blob: bytes) -> array[float]:
+    unpacked = array("f")
+    unpacked.frombytes(blob)
+    if sys.byteorder == "big":
+        unpacked.byteswap()
+    return unpacked
 
 
 def _insert_chunk(conn: sqlite3.Connection, chunk: KnowledgeChunk, terms: IndexedChunk) -> int:

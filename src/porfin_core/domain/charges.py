@@ -38,6 +38,9 @@ MAX_DESCRIPTION = 140
 MAX_AMOUNT_CENTS = 99_999_999_999
 """The largest amount a BR Code carries (field 54 is at most 13 characters)."""
 
+MAX_INSTALLMENTS = 12
+"""The most card instalments a payment link offers (Porfin's bound, the usual one in Brazil)."""
+
 _TXID_CHARS = re.compile(r"[^A-Za-z0-9]")
 MAX_TXID = 25
 
@@ -164,6 +167,9 @@ class Charge(EventRecorder):
         payment_url: The gateway's page where the patient can pay, if it has one.
         payer_document: The payer's CPF or CNPJ, when the gateway needs it (Asaas).
         payer_email: The payer's e-mail, when the gateway needs it (Mercado Pago).
+        as_link: Paid through the gateway's payment link (a page where the patient chooses
+            PIX, boleto or card) rather than a PIX code.
+        max_installments: With ``as_link``, the most card instalments offered (1: at once).
         confirmed_at: When the patient was told the payment arrived (once).
         history: Every change, oldest first.
     """
@@ -189,6 +195,8 @@ class Charge(EventRecorder):
     payment_url: str | None = None
     payer_document: str | None = None
     payer_email: str | None = None
+    as_link: bool = False
+    max_installments: int = 1
     confirmed_at: datetime | None = None
     history: list[ChargeChange] = attrs.field(factory=list)
 
@@ -207,13 +215,30 @@ class Charge(EventRecorder):
         expires_at: datetime | None = None,
         appointment_id: str | None = None,
         provider: str = EMBEDDED,
+        as_link: bool = False,
+        max_installments: int = 1,
     ) -> Charge:
         """A new pending charge, with its ``created`` history entry and ``charge.created``.
 
         Raises:
             ValidationError: an amount out of range (``amount_cents``), a blank or long
-                description (``description``), an expiry not after ``now`` (``expires_at``).
+                description (``description``), an expiry not after ``now`` (``expires_at``),
+                a payment link without a gateway (``payment_link``), instalments out of
+                1 to :data:`MAX_INSTALLMENTS` or without a link (``max_installments``).
         """
+        if as_link and provider == EMBEDDED:
+            raise ValidationError(
+                "payment links are made by a payment gateway: the clinic has none",
+                field="payment_link",
+            )
+        if not 1 <= max_installments <= MAX_INSTALLMENTS:
+            raise ValidationError(
+                f"max_installments must be 1 to {MAX_INSTALLMENTS}", field="max_installments"
+            )
+        if max_installments > 1 and not as_link:
+            raise ValidationError(
+                "instalments are offered by a payment link only", field="max_installments"
+            )
         if expires_at is not None:
             check_moment(expires_at, "expires_at")
         if expires_at is not None and expires_at <= now:
@@ -229,6 +254,8 @@ class Charge(EventRecorder):
             expires_at=expires_at,
             appointment_id=appointment_id,
             provider=provider,
+            as_link=as_link,
+            max_installments=max_installments,
         )
         charge._change("created", now, by)
         charge.record(

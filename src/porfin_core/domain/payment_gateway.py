@@ -88,6 +88,10 @@ PAYER_DATA: Mapping[GatewayProvider, tuple[str, ...]] = {
 """What each gateway must know of the payer: Asaas charges a customer identified by CPF or
 CNPJ; Mercado Pago needs the payer's e-mail."""
 
+PAYMENT_LINKS: frozenset[GatewayProvider] = frozenset({GatewayProvider.ASAAS})
+"""Gateways that make payment links (a page where the patient chooses PIX, boleto or card).
+The patient types their own data on the page, so a link needs none of :data:`PAYER_DATA`."""
+
 
 def gateway_provider(name: str) -> GatewayProvider:
     """The gateway called ``name``.

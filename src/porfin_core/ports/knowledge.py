@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import attrs
@@ -93,4 +94,75 @@ class KnowledgeBase(Protocol):
     async def search(self, clinic_id: str, query: str, limit: int = 5) -> list[RetrievedChunk]:
         """At most ``limit`` chunks of the clinic matching ``query``, best first ([] when
         nothing matches, or the query has only stopwords)."""
+        ...
+
+
+class Embedder(Protocol):
+    """Turns texts into vectors whose cosine similarity says how close their meanings are
+    (OpenAI's ``text-embedding-3-small``, or any compatible server), so the knowledge base
+    finds paraphrases it has no synonym for ("dente amarelado" -> clareamento).
+
+    Attributes:
+        model: The model that makes the vectors: vectors of different models are never
+            compared.
+    """
+
+    @property
+    def model(self) -> str:
+        """The embedding model's name."""
+        ...
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in order, all of the same length ([] for no text).
+
+        Raises:
+            ModelUnavailable: the vectors could not be made (``reason`` as for chat models).
+        """
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class VectorCoverage:
+    """How many of a clinic's chunks have a vector of the current embedding model.
+
+    Attributes:
+        model: The embedding model.
+        chunks: The clinic's chunks.
+        embedded: Those with a vector of ``model``.
+        added: Vectors made by the call that reports this (0 for a status).
+    """
+
+    model: str
+    chunks: int
+    embedded: int
+    added: int = 0
+
+    @property
+    def missing(self) -> int:
+        """Chunks still searched by their words only."""
+        return self.chunks - self.embedded
+
+
+class KnowledgeVectors(Protocol):
+    """The embeddings of a knowledge base that has an :class:`Embedder` (OpenAI embeddings
+    configured): chunks added while the embedder was down, or before it was configured, are
+    searched by their words only until their vectors are made here."""
+
+    async def coverage(self, clinic_id: str) -> VectorCoverage:
+        """How many of the clinic's chunks have a vector of the current model.
+
+        Raises:
+            StorageUnavailable: the store could not be read.
+        """
+        ...
+
+    async def fill(self, clinic_id: str, *, rebuild: bool = False) -> VectorCoverage:
+        """Make the vectors the clinic's chunks lack (every vector again with ``rebuild``),
+        in batches, keeping each batch as it comes (an interrupted run keeps its progress);
+        vectors of other models are dropped.
+
+        Raises:
+            ModelUnavailable: the embedder failed (the batches done so far are kept).
+            StorageUnavailable: the store could not be read or written.
+        """
         ...

@@ -50,6 +50,12 @@ class ChargeRequest:
         payer_email: Their e-mail, when known (Mercado Pago requires one).
         payer_phone: Their phone, E.164.
         payer_document: CPF or CNPJ digits, when known (Asaas requires one for customers).
+        as_link: Make a payment link instead of a charge: a page where the patient chooses
+            PIX, boleto or card (an Asaas feature: other gateways refuse it with
+            ``ValidationError``). The answer has a ``payment_url`` and no PIX code, and its
+            ``provider_charge_id`` says it is a link (Asaas: ``link:<id>``).
+        max_installments: With ``as_link``, the most card instalments the patient may choose
+            (1: paid at once).
     """
 
     charge_id: str
@@ -62,6 +68,8 @@ class ChargeRequest:
     payer_email: str | None = None
     payer_phone: str | None = None
     payer_document: str | None = None
+    as_link: bool = False
+    max_installments: int = 1
 
 
 @attrs.frozen(kw_only=True)
@@ -69,7 +77,8 @@ class GatewayCharge:
     """A charge as the provider holds it.
 
     Attributes:
-        provider_charge_id: The provider's id (Asaas ``pay_...``, Mercado Pago payment id).
+        provider_charge_id: The provider's id (Asaas ``pay_...`` or ``link:<id>`` for a
+            payment link, Mercado Pago payment id).
         status: Its status.
         amount_cents: The amount asked.
         paid_cents: What was paid so far (partial payments), 0 while pending.
@@ -123,7 +132,8 @@ class PaymentGateway(Protocol):
         provider charge).
 
         Raises:
-            ValidationError: the provider refused the request's data (not retryable).
+            ValidationError: the provider refused the request's data (not retryable), or
+                it makes no payment links (``as_link``).
             GatewayError: the provider failed or could not be reached (``retryable`` says
                 whether the same call may succeed later).
         """

@@ -80,7 +80,7 @@ async def may_write(uow: UnitOfWork, chat: Chat, now: datetime) -> bool:
 
 @attrs.frozen(kw_only=True)
 class ChargeDelivery:
-    """What delivering a PIX code in a chat needs."""
+    """What delivering a PIX code (or a gateway's payment link) in a chat needs."""
 
     ids: IdGenerator
     formats: Formats
@@ -92,19 +92,38 @@ class ChargeDelivery:
     ) -> list[Message]:
         """Queue the text with the code (and the gateway's payment page, if any), then its QR
         image (stored first; a retried transaction stores it again under a new id, the file of
-        the failed try unused)."""
-        assert charge.br_code is not None
+        the failed try unused). A charge without a code (a payment link) gets one text with
+        its page."""
         amount = self.formats.money(charge.amount_cents)
         name = first_name(customer.name)
         due = f"\nVencimento: {charge.due_date:%d/%m/%Y}." if charge.due_date else ""
-        link = f"\n\nOu pague por aqui: {charge.payment_url}" if charge.payment_url else ""
-        text = (
+        greeting = (
             f"{f'Olá, {name}!' if name else 'Olá!'} Segue a cobrança de {amount} "
             f"({charge.description}).{due}\n\n"
-            f"Pague com o PIX copia e cola abaixo ou pelo QR code da próxima mensagem:\n\n"
-            f"{charge.br_code}{link}"
         )
         extra = {"charge_id": charge.id}
+        if charge.br_code is None:
+            assert charge.payment_url is not None
+            ways = "PIX, boleto ou cartão"
+            if charge.max_installments > 1:
+                ways += f" em até {charge.max_installments}x"
+            return [
+                await queue_message(
+                    uow,
+                    chat=chat,
+                    customer=customer,
+                    kind=MessageKind.TEXT,
+                    body=f"{greeting}Pague por aqui ({ways}): {charge.payment_url}",
+                    extra=extra,
+                    now=now,
+                    ids=self.ids,
+                )
+            ]
+        link = f"\n\nOu pague por aqui: {charge.payment_url}" if charge.payment_url else ""
+        text = (
+            f"{greeting}Pague com o PIX copia e cola abaixo ou pelo QR code da próxima "
+            f"mensagem:\n\n{charge.br_code}{link}"
+        )
         png = self.qr.png(charge.br_code)
         stored = StoredMedia(
             id=self.ids.new_id(),

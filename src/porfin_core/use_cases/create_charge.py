@@ -11,7 +11,7 @@ from porfin_core.domain.charges import Charge, txid_for
 from porfin_core.domain.clinic import Clinic
 from porfin_core.domain.jobs import Job
 from porfin_core.domain.message import Message
-from porfin_core.domain.payment_gateway import PAYER_DATA, GatewayProvider
+from porfin_core.domain.payment_gateway import PAYER_DATA, PAYMENT_LINKS, GatewayProvider
 from porfin_core.domain.pix import generate_static_br_code
 from porfin_core.errors import GatewayError, ValidationError
 from porfin_core.ports.clock import Clock, IdGenerator
@@ -51,6 +51,10 @@ class NewCharge:
         deliver: Send the PIX code in the patient's chat (default) or only issue it.
         payer_document: The patient's CPF or CNPJ (required by Asaas).
         payer_email: The patient's e-mail (required by Mercado Pago).
+        payment_link: Charge through the gateway's payment link (Asaas): the patient gets a
+            page where they choose PIX, boleto or card, instead of a PIX code (and the
+            gateway needs none of their data: they type it on the page).
+        max_installments: With ``payment_link``, the most card instalments offered (1-12).
         actor: Who asks and from where (default: Porfin itself).
     """
 
@@ -65,6 +69,8 @@ class NewCharge:
     deliver: bool = True
     payer_document: str | None = None
     payer_email: str | None = None
+    payment_link: bool = False
+    max_installments: int = 1
     actor: Actor | None = None
 
 
@@ -94,6 +100,10 @@ class CreateCharge:
     reached the charge stays pending without a code and the job keeps trying; once created,
     the same job polls the gateway in case its webhook is missed.
 
+    Payment link (``payment_link``, Asaas): the gateway makes a page where the patient chooses
+    PIX, boleto or card (up to ``max_installments`` card instalments); the chat gets one text
+    with the page instead of the code and its QR.
+
     A charge with an expiry gets a ``charge.expire`` job. Event ``charge.created``; audit
     record ``charge.create``.
     """
@@ -113,7 +123,9 @@ class CreateCharge:
                 gateway, an amount out of range (``amount_cents``), a blank or long
                 description (``description``), an expiry not in the future (``expires_at``),
                 an appointment of another patient (``appointment_id``), payer data the
-                gateway needs missing (``payer_document``, ``payer_email``) or refused by it.
+                gateway needs missing (``payer_document``, ``payer_email``) or refused by it,
+                a payment link the clinic's gateway does not make (``payment_link``),
+                instalments out of range or without a link (``max_installments``).
         """
         actor = actor_of(command.actor)
         charge_id = self.ids.new_id()
@@ -141,6 +153,8 @@ class CreateCharge:
                 expires_at=command.expires_at,
                 appointment_id=command.appointment_id,
                 provider=gateway.provider.value if gateway else "embedded",
+                as_link=command.payment_link,
+                max_installments=command.max_installments,
             )
             chat = None
             if command.deliver:
@@ -222,10 +236,12 @@ def _attach_static_pix(clinic: Clinic, charge: Charge) -> None:
 
 
 def _take_payer_data(charge: Charge, command: NewCharge) -> None:
-    """Keep the payer's document and e-mail the gateway needs on the charge.
+    """Keep the payer's document and e-mail the gateway needs on the charge (a payment link
+    needs neither).
 
     Raises:
-        ValidationError: one the gateway needs is missing (field: its name).
+        ValidationError: one the gateway needs is missing (field: its name), or the gateway
+            makes no payment links (``payment_link``).
     """
     document = "".join(ch for ch in (command.payer_document or "") if ch.isalnum()).upper()
     email = (command.payer_email or "").strip()
@@ -234,7 +250,15 @@ def _take_payer_data(charge: Charge, command: NewCharge) -> None:
     if len(document) > 14 or len(email) > 254 or (email and "@" not in email):
         field = "payer_document" if len(document) > 14 else "payer_email"
         raise ValidationError(f"{field} is not valid", field=field)
-    for field in PAYER_DATA.get(GatewayProvider(charge.provider), ()):
+    provider = GatewayProvider(charge.provider)
+    if charge.as_link:
+        if provider not in PAYMENT_LINKS:
+            raise ValidationError(
+                f"payment links are an Asaas feature: {charge.provider} makes none",
+                field="payment_link",
+            )
+        return  # the patient types their data on the link's page
+    for field in PAYER_DATA.get(provider, ()):
         if getattr(charge, field) is None:
             what = "CPF or CNPJ" if field == "payer_document" else "e-mail"
             raise ValidationError(

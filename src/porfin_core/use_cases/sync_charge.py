@@ -216,8 +216,9 @@ class SyncCharge:
         await transact(self.uow_factory, work)
 
     async def _deliver(self, uow: UnitOfWork, charge: Charge, now: datetime) -> None:
-        """Send the code in the chat chosen at issue, if the chat still takes free text."""
-        if charge.chat_id is None or charge.br_code is None:
+        """Send the code (or the payment link) in the chat chosen at issue, if the chat still
+        takes free text."""
+        if charge.chat_id is None or (charge.br_code is None and charge.payment_url is None):
             return
         chat = await uow.chats.get(charge.clinic_id, charge.chat_id)
         if not await may_write(uow, chat, now):
@@ -245,4 +246,6 @@ def _request(clinic: Clinic, charge: Charge, customer: Customer) -> ChargeReques
         payer_email=charge.payer_email,
         payer_phone=customer.phone,
         payer_document=charge.payer_document,
+        as_link=charge.as_link,
+        max_installments=charge.max_installments,
     )

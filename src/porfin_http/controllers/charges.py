@@ -71,7 +71,9 @@ class ChargeController(Controller):
         "PIX key (`PATCH /api/v1/clinic`). With a payment gateway "
         "(`PUT /api/v1/clinic/payment-gateway`) the gateway creates the charge and its PIX "
         "code; if it cannot be reached the charge is answered without `br_code` and Porfin "
-        "keeps trying, then delivers it. Recorded in the audit log (`charge.create`).",
+        "keeps trying, then delivers it. With `payment_link: true` (Asaas) the patient gets "
+        "the gateway's payment page instead (PIX, boleto or card in up to `max_installments` "
+        "instalments). Recorded in the audit log (`charge.create`).",
         opt=needs(Permission.CHARGES_MANAGE),
         responses=problems(400, 401, 403, 404, 422),
     )
@@ -94,6 +96,8 @@ class ChargeController(Controller):
                 deliver=data.deliver,
                 payer_document=data.payer_document,
                 payer_email=data.payer_email,
+                payment_link=data.payment_link,
+                max_installments=data.max_installments,
                 actor=actor_of(request),
             )
         )
