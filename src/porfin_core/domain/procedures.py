@@ -189,13 +189,42 @@ _CANONICAL_OF: Final = {
 _LONGEST: Final = max(len(synonym.split()) for synonym in _CANONICAL_OF)
 
 
+_TYPO_MIN_LENGTH: Final = 6
+"""Words this long or longer may carry one typo (``limpesa``, ``clariamento``)."""
+_ONE_WORD_SYNONYMS: Final = tuple(
+    s for s in _CANONICAL_OF if " " not in s and len(s) >= _TYPO_MIN_LENGTH and s not in _WEAK
+)
+
+
+def _one_typo(word: str, synonym: str) -> bool:
+    """``word`` is ``synonym`` with one letter swapped for another or two neighbours
+    exchanged, keeping the first letter (``limpesa``, ``lipmeza``); a letter more or less
+    is not read as a typo (``consultar`` is a verb, not ``consulta``)."""
+    if len(word) != len(synonym) or word[0] != synonym[0] or word == synonym:
+        return False
+    diff = [i for i, (a, b) in enumerate(zip(word, synonym, strict=True)) if a != b]
+    if len(diff) == 1:
+        return True
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and word[diff[0]] == synonym[diff[1]]
+        and word[diff[1]] == synonym[diff[0]]
+    )
+
+
 def _synonym(phrase: str) -> str | None:
-    """The synonym ``phrase`` is, allowing a plural ending (``implantes``, ``lentes``)."""
+    """The synonym ``phrase`` is, allowing a plural ending (``implantes``, ``lentes``) and,
+    in a single long word, one typo (``limpesa``)."""
     if phrase in _CANONICAL_OF:
         return phrase
     for ending in ("s", "es"):
         if phrase.endswith(ending) and phrase[: -len(ending)] in _CANONICAL_OF:
             return phrase[: -len(ending)]
+    if " " not in phrase and len(phrase) >= _TYPO_MIN_LENGTH and phrase.isalpha():
+        for synonym in _ONE_WORD_SYNONYMS:
+            if _one_typo(phrase, synonym):
+                return synonym
     return None
 
 

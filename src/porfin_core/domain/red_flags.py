@@ -303,6 +303,14 @@ _ONGOING = re.compile(
     r"|estou com|esta com)\b"
 )
 
+# A medicine taken before the symptom: "depois que tomei a amoxicilina", "tomei o remédio
+# (que a dentista passou) e ...".
+_AFTER_DRUG = (
+    r"(?:(?:depois|desde|apos|quando|que) ~ (?:tomei|tomou|tomar|usei|usou|apliquei|aplicou"
+    r"|aplicaram|passei)? ?<DRUG>|(?:tomei|tomou|usei|usou|apliquei|aplicou|aplicaram)"
+    r" (?:o |a |um |uma |esse |essa |aquele |aquela )?<DRUG>)"
+)
+
 _RULES: Final[dict[RedFlagCategory, tuple[_RuleSpec, ...]]] = {
     RedFlagCategory.SELF_HARM: (
         r"(?:quero|queria|vontade de|penso em|pensando em|pensei em|prefiro|preferia) "
@@ -388,19 +396,16 @@ _RULES: Final[dict[RedFlagCategory, tuple[_RuleSpec, ...]]] = {
             r"|mao|maos|pescoco) ~ (?:inch\w*|empolad\w*|empolou"
             r"|vermelh\w*|manchad\w*|cheio de manchas|cheia de manchas|coceira|cocando"
             r"|bolinhas)",
-            context=r"(?:depois|desde|apos|quando|que) ~ (?:tomei|tomou|tomar|usei|usou"
-            r"|apliquei|aplicou|aplicaram|passei)? ?<DRUG>",
+            context=_AFTER_DRUG,
         ),
         _Rule(
             r"(?:vomitando|vomitei|vomitou|vomito|enjoo forte|muito enjoo)",
-            context=r"(?:depois|desde|apos|quando|que) ~ (?:tomei|tomou|tomar|usei|usou"
-            r"|apliquei|aplicou|aplicaram|passei)? ?<DRUG>",
+            context=_AFTER_DRUG,
         ),
         _Rule(
             r"(?:coceira|cocando|urticaria|empolad\w*|empolou|manchas vermelhas|placas"
             r" vermelhas|vergoes|bolinhas vermelhas|inchad[oa] e (?:cocando|com coceira))",
-            context=r"(?:depois|desde|apos|quando|que) ~ (?:tomei|tomou|tomar|usei|usou"
-            r"|apliquei|aplicou|aplicaram|passei)? ?<DRUG>",
+            context=_AFTER_DRUG,
         ),
     ),
     RedFlagCategory.FAINTING: (

@@ -287,7 +287,8 @@ _SOON_DAYS: Final = 7
 _NEGATED_AFTER: Final = re.compile(r"\s+(?:nao|n|nem)\b")
 _NEGATED_BEFORE: Final = re.compile(
     r"(?:\bmenos|\bexceto|\bsem\s+ser|\bnao\s+(?:pode\s+ser|posso|consigo|da|vai\s+dar|rola"
-    r"|tenho\s+como|vou\s+poder))(?:\s+(?:na|no|nessa|nesse|de|pra))?\s+$"
+    r"|tenho\s+como|vou\s+poder|vou\s+conseguir|vai\s+ser\s+possivel)(?:\s+(?:ir|vir|comparecer))?)"
+    r"(?:\s+(?:na|no|nessa|nesse|de|pra))?\s+$"
 )
 
 

@@ -35,6 +35,17 @@ from porfin_core.use_cases.update_customer import ChangeCustomer, UpdateCustomer
 MAX_SLOTS = 5
 """Options offered to the patient at once."""
 
+MIN_OPTIONS = 3
+"""Fewer options than this, an hour apart: closer ones are offered too."""
+
+MIN_NOTICE = timedelta(minutes=30)
+"""Slots starting sooner than this are not offered (the patient could not make it)."""
+
+SEARCHED_SLOTS = 60
+"""Free slots read per search; with a time of day asked, :data:`SEARCHED_SLOTS_BY_TIME`
+(the filter by time runs after the search, so the wanted hours must be within reach)."""
+SEARCHED_SLOTS_BY_TIME = 200
+
 _DATE = {"type": "string", "description": "Data AAAA-MM-DD."}
 _TIME = {"type": "string", "description": "Hora HH:MM."}
 
@@ -233,7 +244,9 @@ class AssistantTools:
     async def _find_slots(self, arguments: Mapping[str, Any], ctx: ToolContext) -> dict[str, Any]:
         clinic = ctx.clinic
         kinds, people = await self._catalogue(clinic.id)
-        kind = match_type(kinds, _text(arguments, "procedure"))
+        asked = _text(arguments, "procedure")
+        # A type id works too (the upcoming appointments the model sees carry the type's id).
+        kind = next((t for t in kinds if t.id == asked), None) or match_type(kinds, asked)
         if kind is None:
             return {
                 "ok": False,
@@ -254,15 +267,19 @@ class AssistantTools:
                 first_day=first,
                 last_day=last,
                 professional_id=None if professional is None else professional.id,
-                limit=60,
+                limit=SEARCHED_SLOTS
+                if after is None and before is None
+                else SEARCHED_SLOTS_BY_TIME,
             )
         )
         names = {p.id: p.name for p in people}
         zone = clinic.zone
+        soon = self.find_slots.clock.now() + MIN_NOTICE
         chosen = [
             s
             for s in slots
-            if (after is None or s.start.astimezone(zone).time() >= after)
+            if s.start >= soon
+            and (after is None or s.start.astimezone(zone).time() >= after)
             and (before is None or s.start.astimezone(zone).time() < before)
         ]
         chosen = _spread(chosen, MAX_SLOTS)
@@ -506,20 +523,35 @@ def _clock(value: Any) -> time | None:
     return time(int(hours) % 24, int(minutes or 0))
 
 
-def _spread(slots: list[Any], count: int) -> list[Any]:
-    """Up to ``count`` slots, not all on the same morning: the first ones of the first
-    days, then more of the first day."""
+def _spread(slots: list[Any], count: int, gap: timedelta = timedelta(hours=1)) -> list[Any]:
+    """Up to ``count`` slots a patient can choose among: at most two a day first (so the
+    options reach the next days), then more of those days; on one day at least ``gap``
+    apart (8h, 9h, 10h rather than 8h, 8h15, 8h30; one professional per time); only when
+    that leaves fewer than :data:`MIN_OPTIONS`, whatever is free."""
     chosen: list[Any] = []
-    days: dict[date, int] = {}
+
+    def apart(slot: Any) -> bool:
+        return all(
+            abs(slot.start - other.start) >= gap
+            for other in chosen
+            if other.start.date() == slot.start.date()
+        )
+
+    per_day: dict[date, int] = {}
     for slot in slots:
         day = slot.start.date()
-        if days.get(day, 0) < 2:
+        if per_day.get(day, 0) < 2 and apart(slot):
             chosen.append(slot)
-            days[day] = days.get(day, 0) + 1
+            per_day[day] = per_day.get(day, 0) + 1
         if len(chosen) == count:
             break
     for slot in slots:
         if len(chosen) == count:
+            break
+        if slot not in chosen and slot.start.date() in per_day and apart(slot):
+            chosen.append(slot)
+    for slot in slots:
+        if len(chosen) >= min(count, MIN_OPTIONS):
             break
         if slot not in chosen:
             chosen.append(slot)
