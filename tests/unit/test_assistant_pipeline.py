@@ -308,3 +308,14 @@ async def test_a_red_flag_is_not_kept_waiting_for_the_debounce(container, instal
     async with container.uow_factory()(read_only=True) as uow:
         [turn] = await uow.assistant_turns.for_chat(received.clinic_id, received.chat_id)
     assert turn.intent is not None and turn.handoff_reason.startswith("red_flag")
+
+
+async def test_the_options_offered_are_remembered_across_a_question_in_between(
+    container, installation, clinic
+):
+    first = await _write(container, installation, "quero marcar uma limpeza amanha a tarde", 1)
+    assert (await _answer(container, first)).tools_called() == ["find_slots"]
+    price = await _write(container, installation, "quanto custa a limpeza?", 2)
+    assert (await _answer(container, price)).status is TurnStatus.REPLIED
+    pick = await _write(container, installation, "1", 3)
+    assert (await _answer(container, pick)).tools_called() == ["book_appointment"]

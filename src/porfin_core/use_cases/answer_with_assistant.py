@@ -85,7 +85,7 @@ class AnswerWithAssistant:
             chat = await uow.chats.get(clinic_id, chat_id)
             customer = await uow.customers.get(clinic_id, chat.customer_id)
             burst = await _burst(uow, clinic_id, chat_id)
-            previous = await uow.assistant_turns.for_chat(clinic_id, chat_id, limit=1)
+            previous = await uow.assistant_turns.for_chat(clinic_id, chat_id, limit=3)
         now = self.clock.now()
         if not chat.ai_may_reply(now) or not burst.messages:
             return None
@@ -105,7 +105,10 @@ class AnswerWithAssistant:
             ),
             origin=origin,
         )
-        history = conversation(burst.history, previous[0] if previous else None)
+        # The last turn that used tools (the slots it offered stay known across a question
+        # in between), among the last three.
+        with_tools = next((t for t in previous if t.tools_called()), None)
+        history = conversation(burst.history, with_tools)
         outcome = await self.brain.think(
             run,
             clinic,
