@@ -41,6 +41,9 @@ ASK_CANCEL = "Qual consulta você quer cancelar?"
 ASK_RESCHEDULE = "Qual consulta você quer remarcar?"
 CONFIRM_CANCEL = "Confirma o cancelamento da consulta de"
 ASK_SLOT = "Quer que eu veja um horário para você?"
+_MATERIALS = frozenset(
+    {"resina", "porcelana", "ceramica", "zirconia", "metal", "metalico", "safira", "acrilico"}
+)
 _HOURS_WORDS = ("hora", "abre", "funciona", "fecha", "sab")
 _ADDRESS_WORDS = ("onde", "ender", "local", "fica", "chegar")
 _CLOCK = re.compile(r"\b(\d{1,2})(?:h|:|\s*horas?)(\d{2})?\b")
@@ -455,6 +458,11 @@ class OfflineEngine:
                 talk.grounding, "prices", procedure
             )
             lines = [line] if line else []
+        # A material the patient named ("de resina") must be in the price quoted: a porcelain
+        # price is not the answer to a question about resin.
+        asked = set(fold(talk.burst).split())
+        wanted = asked & _MATERIALS
+        lines = [line for line in lines if wanted <= set(fold(line).split())]
         if not lines:
             return _hand_off(
                 "price_unknown",

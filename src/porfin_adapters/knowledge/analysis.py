@@ -143,7 +143,17 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
         "vezes sem juros",
         "forma de pagamento",
     ),
-    "parcelamento": ("parcelado", "parcelar", "parcela", "parcelamento", "vezes sem juros"),
+    "parcelamento": (
+        "parcelado",
+        "parcelar",
+        "parcela",
+        "parcelamento",
+        "vezes sem juros",
+        "dividir",
+        "dividido",
+        "divide",
+        "em quantas vezes",
+    ),
     "estacionamento": (
         "estacionamento",
         "estacionar",
