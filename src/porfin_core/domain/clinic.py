@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import unicodedata
 from collections.abc import Iterable
-from datetime import time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -299,6 +299,14 @@ class Clinic:
         if config is not None and (missing := config.missing()):
             raise ValidationError(f"{missing[0]} is required", field=missing[0])
         self.payment_gateway = config
+
+    def is_open_at(self, at: datetime) -> bool:
+        """True when ``at`` falls inside the clinic's opening hours (its local time)."""
+        local = at.astimezone(self.zone)
+        return any(
+            hours.weekday.value == local.isoweekday() and hours.opens <= local.time() < hours.closes
+            for hours in self.business_hours
+        )
 
     def set_business_hours(self, hours: Iterable[OpeningHours]) -> None:
         """Replace the opening hours (an empty list: no staffed hours known).

@@ -16,6 +16,7 @@ from porfin_core.domain.assistant import (
     Assistant,
     AssistantTurn,
     AssistantUsage,
+    Engine,
     TraceStep,
     burst_text,
 )
@@ -181,15 +182,18 @@ class AssistantBrain:
                 summary=f"O paciente escreveu em outro idioma ({language}): {text[:200]}",
                 patient_text=LANGUAGE_MESSAGE,
             )
-        if assistant.after_hours is AfterHours.HAND_OFF and not _open_now(clinic, run.turn):
+        if assistant.after_hours is AfterHours.HAND_OFF and not clinic.is_open_at(
+            run.turn.started_at
+        ):
             return Outcome(
                 handoff="after_hours",
                 summary=f"Mensagem fora do horário: {text[:300]}",
                 patient_text=AFTER_HOURS_MESSAGE,
             )
-        usage = await self._usage(clinic, run.turn.started_at)
-        if assistant.engine.value != "offline" and usage.exhausted(assistant.monthly_budget_cents):
-            return Outcome(handoff="budget_exhausted", patient_text=HANDOFF_MESSAGE)
+        if assistant.engine is not Engine.OFFLINE and assistant.monthly_budget_cents is not None:
+            usage = await self._usage(clinic, run.turn.started_at)
+            if usage.exhausted(assistant.monthly_budget_cents):
+                return Outcome(handoff="budget_exhausted", patient_text=HANDOFF_MESSAGE)
         ctx = ToolContext(
             clinic=clinic,
             assistant=assistant,
@@ -446,14 +450,6 @@ class AssistantBrain:
             violations=[{"kind": v.kind.value, "detail": v.detail} for v in violations],
         )
         return violations
-
-
-def _open_now(clinic: Clinic, turn: AssistantTurn) -> bool:
-    local = turn.started_at.astimezone(clinic.zone)
-    return any(
-        hours.weekday.value == local.isoweekday() and hours.opens <= local.time() < hours.closes
-        for hours in clinic.business_hours
-    )
 
 
 def _put_transcripts(history: list[ModelMessage], count: int, heard: dict[int, str]) -> None:

@@ -12,6 +12,7 @@ from porfin_core.domain.audit import Actor, AuditAction, AuditEntry
 from porfin_core.domain.channel import Provider
 from porfin_core.domain.charges import Charge, Transaction, TransactionKind
 from porfin_core.domain.chat import Chat
+from porfin_core.domain.clinic import Clinic
 from porfin_core.domain.customer import Customer, first_name
 from porfin_core.domain.jobs import Job
 from porfin_core.domain.media import MediaKind, StoredMedia
@@ -20,6 +21,7 @@ from porfin_core.ports.charges import QrRenderer
 from porfin_core.ports.clock import IdGenerator
 from porfin_core.ports.formats import Formats
 from porfin_core.ports.media import MediaStore
+from porfin_core.ports.payments import PaymentGateway, PaymentGateways
 from porfin_core.ports.storage import UnitOfWork
 from porfin_core.use_cases._jobs import schedule_in
 from porfin_core.use_cases._outbound import queue_message
@@ -69,6 +71,17 @@ def charge_audit(
         }
         | (details or {}),
     )
+
+
+async def gateway_of(
+    gateways: PaymentGateways, clinic: Clinic, charge: Charge
+) -> PaymentGateway | None:
+    """The gateway holding ``charge``: the clinic's account, while it is still the charge's
+    provider; None for an embedded charge or when the clinic changed gateways since."""
+    config = clinic.payment_gateway
+    if config is None or config.provider.value != charge.provider:
+        return None
+    return await gateways.gateway(clinic.id, config)
 
 
 async def may_write(uow: UnitOfWork, chat: Chat, now: datetime) -> bool:

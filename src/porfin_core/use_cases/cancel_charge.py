@@ -11,7 +11,7 @@ from porfin_core.ports.clock import Clock
 from porfin_core.ports.payments import PaymentGateways
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
 from porfin_core.use_cases._audit import actor_of
-from porfin_core.use_cases._charges import charge_audit
+from porfin_core.use_cases._charges import charge_audit, gateway_of
 from porfin_core.use_cases._transaction import transact
 from porfin_core.use_cases.sync_charge import ChargeSync, SyncCharge
 
@@ -78,15 +78,11 @@ class CancelCharge:
         async with self.uow_factory(read_only=True) as uow:
             clinic = await uow.clinics.get(command.clinic_id)
             charge = await uow.charges.get(command.clinic_id, command.charge_id)
-        config = clinic.payment_gateway
-        if (
-            charge.provider_charge_id is None
-            or charge.status.final
-            or config is None
-            or config.provider.value != charge.provider
-        ):
+        if charge.provider_charge_id is None or charge.status.final:
             return
-        gateway = await self.gateways.gateway(clinic.id, config)
+        gateway = await gateway_of(self.gateways, clinic, charge)
+        if gateway is None:
+            return
         try:
             await gateway.cancel_charge(charge.provider_charge_id)
         except InvalidStateTransition:

@@ -10,7 +10,7 @@ from porfin_core.errors import InvalidStateTransition, NotFound
 from porfin_core.ports.clock import Clock
 from porfin_core.ports.payments import PaymentGateways
 from porfin_core.ports.storage import UnitOfWork, UnitOfWorkFactory
-from porfin_core.use_cases._charges import charge_audit
+from porfin_core.use_cases._charges import charge_audit, gateway_of
 from porfin_core.use_cases._transaction import transact
 from porfin_core.use_cases.sync_charge import ChargeSync, SyncCharge
 
@@ -39,13 +39,8 @@ class ExpireCharge:
             charge = await uow.charges.get(clinic_id, charge_id)
         if not charge.is_overdue(self.clock.now()):
             return charge
-        config = clinic.payment_gateway
-        if (
-            charge.provider_charge_id is not None
-            and config is not None
-            and config.provider.value == charge.provider
-        ):
-            gateway = await self.gateways.gateway(clinic_id, config)
+        gateway = await gateway_of(self.gateways, clinic, charge)
+        if gateway is not None and charge.provider_charge_id is not None:
             try:
                 await gateway.cancel_charge(charge.provider_charge_id)
             except (InvalidStateTransition, NotFound):

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from porfin_core.domain.channel import Provider
-from porfin_core.domain.chat import Chat
+from porfin_core.domain.chat import Chat, ChatMode, ChatStatus
 from porfin_core.domain.customer import Customer, Identity, identity_keys
 from porfin_core.domain.message import (
     Author,
@@ -172,7 +172,11 @@ class ReceiveInboundMessage:
                 ):
                     message.apply_status(pending.change)
             resume_after = None
-            if message.direction is Direction.INBOUND and chat.resumes_ai(now, timedelta(0)):
+            if (
+                message.direction is Direction.INBOUND
+                and chat.status is ChatStatus.CLOSED
+                and chat.mode is not ChatMode.AI
+            ):
                 # Rare (a closed chat a person took over): read the clinic's policy.
                 hours = (await uow.clinics.get(clinic_id)).ai_resume_after_hours
                 resume_after = None if hours is None else timedelta(hours=hours)

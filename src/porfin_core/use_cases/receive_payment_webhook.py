@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import attrs
 
 from porfin_core.domain.payment_gateway import gateway_provider
-from porfin_core.errors import NotFound
+from porfin_core.errors import NotFound, ValidationError
 from porfin_core.ports.payments import PaymentGateways, PaymentNotice
 from porfin_core.ports.storage import UnitOfWorkFactory
 from porfin_core.use_cases.sync_charge import ChargeReport, ChargeSync, SyncCharge
@@ -57,14 +57,17 @@ class ReceivePaymentWebhook:
         """Apply the call.
 
         Raises:
-            NotFound: no such clinic, or it does not charge through ``provider`` (answered
-                alike).
+            NotFound: no such clinic or gateway, or the clinic does not charge through
+                ``provider`` (answered alike).
             InvalidCredentials: the call is not signed with the account's secret.
             ValidationError: the body is not a webhook of the gateway.
             GatewayError: the gateway could not be asked about a charge (the gateway
                 retries the call later).
         """
-        provider = gateway_provider(call.provider)
+        try:
+            provider = gateway_provider(call.provider)
+        except ValidationError:
+            raise NotFound("no such payment webhook", provider=call.provider) from None
         async with self.uow_factory(read_only=True) as uow:
             clinic = await uow.clinics.get(call.clinic_id)
         config = clinic.payment_gateway

@@ -37,6 +37,7 @@ from porfin_core.use_cases._audit import actor_of
 from porfin_core.use_cases._charges import (
     ChargeDelivery,
     charge_audit,
+    gateway_of,
     log_moves,
     may_write,
     schedule_sync,
@@ -130,14 +131,14 @@ class SyncCharge:
         return await self._apply(command, state, None)
 
     async def _gateway(self, clinic: Clinic, charge: Charge) -> PaymentGateway:
-        config = clinic.payment_gateway
-        if config is None or config.provider.value != charge.provider:
+        gateway = await gateway_of(self.gateways, clinic, charge)
+        if gateway is None:
             raise GatewayError(
                 f"the clinic no longer charges through {charge.provider}",
                 retryable=False,
                 charge_id=charge.id,
             )
-        return await self.gateways.gateway(clinic.id, config)
+        return gateway
 
     async def _apply(
         self, command: ChargeSync, made: GatewayCharge | None, report: ChargeReport | None
