@@ -70,3 +70,29 @@ Funcionalidade: Atendimento humano e a recepcionista virtual
     Quando a secretária Ana responde a Maria "Oi Maria, a Beatriz já volta"
     Então a conversa de Maria está com a secretária Beatriz
     E a conversa de Maria é atendida por uma pessoa
+
+  Cenário: Quem escreve para uma pessoa espera na fila até ser respondida
+    Quando a secretária Ana desliga a IA da conversa de Maria
+    Então a conversa de Maria espera por uma pessoa desde 10:00
+    E a fila de espera é Maria
+    Quando passam 5 minutos
+    E a secretária Ana responde a Maria "Oi Maria, tenho horário às 15h"
+    Então a conversa de Maria não espera por ninguém
+    E a fila de espera está vazia
+
+  Cenário: Na fila, quem espera há mais tempo vem primeiro
+    Dado que passaram 5 minutos
+    E que o paciente João (+55 21 99876-5432) escreveu "Bom dia, vocês abrem sábado?"
+    E que a secretária Ana desligou a IA da conversa de João
+    E que a secretária Ana desligou a IA da conversa de Maria
+    Então a fila de espera é Maria, João
+    E a conversa de João espera por uma pessoa desde 10:05
+
+  Cenário: Religar a IA ou encerrar a conversa tira a conversa da fila
+    Dado que a secretária Ana desligou a IA da conversa de Maria
+    Quando a secretária Ana religa a IA da conversa de Maria
+    Então a conversa de Maria não espera por ninguém
+    Quando a secretária Ana passa a conversa de Maria para uma pessoa porque "Pediu orçamento"
+    Então a conversa de Maria espera por uma pessoa desde 10:00
+    Quando a recepção encerra a conversa de Maria
+    Então a fila de espera está vazia

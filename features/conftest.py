@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import Coroutine, Iterator
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -35,6 +36,7 @@ from porfin_core.use_cases.get_chat_timeline import TimelineQuery
 from porfin_core.use_cases.receive_inbound_message import Received, ReceiveMessage
 from porfin_core.use_cases.record_delivery_status import DeliveryReport, StatusOutcome
 from porfin_core.use_cases.send_staff_message import SendText
+from porfin_core.use_cases.update_channel import ChangeChannel
 from porfin_core.use_cases.update_chat import ChangeChat
 
 T = TypeVar("T")
@@ -280,6 +282,24 @@ def secretaria_pausou(clinica, sec, nome, horas):
     assert clinica.error is None
 
 
+@given(
+    parsers.re(
+        r'que o canal tem o modelo aprovado "(?P<nome>[^"]+)" com o texto "(?P<texto>[^"]+)"'
+    )
+)
+def modelo_aprovado(clinica, nome, texto):
+    assert clinica.channel is not None
+    clinica.run(
+        clinica.container.update_channel()(
+            ChangeChannel(
+                clinic_id=clinica.clinic_id,
+                channel_id=clinica.channel.id,
+                templates=[{"name": nome, "body": texto}],
+            )
+        )
+    )
+
+
 @given(parsers.re(r'que o WhatsApp está recusando mensagens com o erro "(?P<codigo>[^"]+)"'))
 def whatsapp_recusando(clinica, codigo):
     directory = ProviderGatewayDirectory({Provider.SIMULATOR: RefusingGateway(codigo)})
@@ -362,6 +382,27 @@ def aviso_adiantado(clinica, status):
     clinica.outcome = clinica.run(clinica.container.record_delivery_status()(report))
 
 
+@when(
+    parsers.re(
+        r'a secretária (?P<sec>\w+) envia a (?P<nome>\w+) o modelo "(?P<modelo>[^"]+)" com '
+        r"(?P<valores>.+)"
+    )
+)
+def envia_modelo(clinica, sec, nome, modelo, valores):
+    received = clinica.received[nome]
+    clinica.attempt(
+        clinica.container.send_staff_message()(
+            SendText(
+                clinic_id=received.clinic_id,
+                chat_id=received.chat_id,
+                author_id=clinica.staff_id(sec),
+                template=modelo,
+                template_parameters=re.findall(r'"([^"]*)"', valores),
+            )
+        )
+    )
+
+
 @when(parsers.re(r'alguém responde a (?P<nome>\w+) pelo celular da clínica "(?P<texto>[^"]*)"'))
 def celular_da_clinica(clinica, nome, texto):
     clinica.clock.advance(seconds=10)
@@ -371,6 +412,12 @@ def celular_da_clinica(clinica, nome, texto):
 @when(parsers.re(r"a secretária (?P<sec>\w+) desliga a IA da conversa de (?P<nome>\w+)"))
 def desliga_ia(clinica, sec, nome):
     clinica.update(nome, mode="human", actor_id=clinica.staff_id(sec))
+
+
+@when(parsers.re(r"a recepção encerra a conversa de (?P<nome>\w+)"))
+def recepcao_encerra(clinica, nome):
+    clinica.update(nome, status="closed")
+    assert clinica.error is None
 
 
 @when(parsers.re(r"a secretária (?P<sec>\w+) religa a IA da conversa de (?P<nome>\w+)"))
@@ -430,6 +477,34 @@ def conversa_aberta(clinica, nome, estado):
 def quem_atende(clinica, nome, quem):
     expected = ChatMode.AI if quem == "pela IA" else ChatMode.HUMAN
     assert clinica.chat(nome).effective_mode(clinica.clock.now()) is expected
+
+
+@then(parsers.re(r"a conversa de (?P<nome>\w+) espera por uma pessoa desde (?P<hora>\d{2}:\d{2})"))
+def espera_desde(clinica, nome, hora):
+    since = clinica.chat(nome).waiting_since
+    assert since is not None and since.astimezone(clinica.zone).strftime("%H:%M") == hora
+
+
+@then(parsers.re(r"a conversa de (?P<nome>\w+) não espera por ninguém"))
+def nao_espera(clinica, nome):
+    assert clinica.chat(nome).waiting_since is None
+
+
+@then(parsers.re(r"a fila de espera é (?P<nomes>.+)"))
+def fila_de_espera(clinica, nomes):
+    page = clinica.run(
+        clinica.container.list_chats()(ChatQuery(clinic_id=clinica.clinic_id, waiting=True))
+    )
+    by_chat = {received.chat_id: name for name, received in clinica.received.items()}
+    assert [by_chat[chat.id] for chat in page.items] == nomes.split(", ")
+
+
+@then("a fila de espera está vazia")
+def fila_vazia(clinica):
+    page = clinica.run(
+        clinica.container.list_chats()(ChatQuery(clinic_id=clinica.clinic_id, waiting=True))
+    )
+    assert page.items == []
 
 
 @then(parsers.re(r"a IA (?P<pode>pode|não pode) responder a (?P<nome>\w+)"))

@@ -28,6 +28,21 @@ Funcionalidade: Respondendo aos pacientes
     E a conversa de Maria tem 1 mensagem
     E a conversa de Maria é atendida pela IA
 
+  Cenário: Fora da janela de 24 horas a secretária envia um modelo aprovado
+    Dado que o canal tem o modelo aprovado "retorno" com o texto "Olá {{1}}, ainda tem interesse em {{2}}?"
+    E que passaram 25 horas
+    Quando a secretária Ana envia a Maria o modelo "retorno" com "Maria" e "uma limpeza"
+    Então a mensagem de Ana está enviada
+    E o WhatsApp recebeu para +55 11 98765-4321 a mensagem "Olá Maria, ainda tem interesse em uma limpeza?"
+    E a conversa de Maria é atendida por uma pessoa
+
+  Cenário: Um modelo precisa de um valor para cada lacuna
+    Dado que o canal tem o modelo aprovado "retorno" com o texto "Olá {{1}}, ainda tem interesse em {{2}}?"
+    E que passaram 25 horas
+    Quando a secretária Ana envia a Maria o modelo "retorno" com "Maria"
+    Então a resposta é recusada com o erro "validation_error"
+    E o WhatsApp não recebeu nenhuma mensagem
+
   Cenário: A janela vale até o último minuto
     Dado que passaram 1439 minutos
     Quando a secretária Ana responde a Maria "Ainda dá tempo!"

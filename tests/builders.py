@@ -87,3 +87,27 @@ def message(
         status=DeliveryStatus.RECEIVED,
         created_at=at,
     )
+
+
+def staff_message(
+    at: datetime,
+    message_id: str = "reply1",
+    chat_id: str = "chat1",
+    clinic_id: str = "clinic1",
+    channel_id: str = "chan1",
+    body: str = "Olá! Como posso ajudar?",
+    author: Author = Author.STAFF,
+) -> Message:
+    return Message(
+        id=message_id,
+        clinic_id=clinic_id,
+        chat_id=chat_id,
+        channel_id=channel_id,
+        direction=Direction.OUTBOUND,
+        author=author,
+        author_id="staff1" if author is Author.STAFF else None,
+        kind=MessageKind.TEXT,
+        body=body,
+        status=DeliveryStatus.PENDING,
+        created_at=at,
+    )

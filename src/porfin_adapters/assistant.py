@@ -19,6 +19,7 @@ from porfin_adapters.jobs import JobWorker
 from porfin_core.domain.assistant import choose_assistant
 from porfin_core.domain.events import DomainEvent, MessageCreated
 from porfin_core.domain.jobs import Job
+from porfin_core.domain.message import MessageKind
 from porfin_core.domain.model_costs import PriceTable, cost_cents
 from porfin_core.domain.red_flags import find_red_flag
 from porfin_core.errors import JobFailed, ModelUnavailable, NotFound
@@ -70,18 +71,26 @@ class AssistantReactions:
         assert isinstance(event, MessageCreated)
         if event.direction != "inbound":
             return
+        # Every patient message comes through here: the cheapest reads decide first (most
+        # clinics have no assistant, most chats are not the AI's), and a short text is read
+        # from the event rather than from the message.
         async with self.answer.uow_factory(read_only=True) as uow:
+            clinic = await uow.clinics.get(event.clinic_id)
+            if not any(a.active for a in clinic.assistants):
+                return
             chat = await uow.chats.get(event.clinic_id, event.chat_id)
             if not chat.ai_may_reply(self.clock.now()):
                 return
-            clinic = await uow.clinics.get(event.clinic_id)
             customer = await uow.customers.get(event.clinic_id, chat.customer_id)
             assistant = choose_assistant(clinic.assistants, chat.channel_id, customer.stage.value)
             if assistant is None:
                 return
-            message = await uow.messages.get(event.clinic_id, event.message_id)
+            if event.kind == MessageKind.TEXT.value and event.short_text is not None:
+                body = event.short_text
+            else:
+                body = (await uow.messages.get(event.clinic_id, event.message_id)).body or ""
         # A clinical red flag is not kept waiting for the rest of the burst.
-        urgent = find_red_flag(message.body or "") is not None
+        urgent = find_red_flag(body) is not None
         delay = timedelta(seconds=0 if urgent else assistant.debounce_seconds)
         await self.schedule(
             NewJob(

@@ -101,6 +101,7 @@ from porfin_core.use_cases.get_chat import GetChat
 from porfin_core.use_cases.get_chat_timeline import GetChatTimeline
 from porfin_core.use_cases.get_clinic import GetClinic
 from porfin_core.use_cases.get_customer import GetCustomer
+from porfin_core.use_cases.get_dashboard import GetDashboard
 from porfin_core.use_cases.get_media import GetMedia
 from porfin_core.use_cases.get_message_media import GetMessageMedia
 from porfin_core.use_cases.get_professional import GetProfessional
@@ -113,6 +114,7 @@ from porfin_core.use_cases.list_appointments import ListAppointments
 from porfin_core.use_cases.list_assistant_turns import ListAssistantTurns
 from porfin_core.use_cases.list_audit_records import ListAuditRecords
 from porfin_core.use_cases.list_calendar_connections import ListCalendarConnections
+from porfin_core.use_cases.list_channel_templates import ListChannelTemplates
 from porfin_core.use_cases.list_channels import ListChannels
 from porfin_core.use_cases.list_charges import ListCharges
 from porfin_core.use_cases.list_chats import ListChats
@@ -195,7 +197,10 @@ class Container(containers.DeclarativeContainer):
     media_store = providers.Singleton(build_media_store, settings=settings)
     secret_store = providers.Singleton(build_secret_store, settings=settings)
     find_webhook_channel = providers.Singleton(
-        FindWebhookChannel, uow_factory=uow_factory, secrets=secret_store
+        FindWebhookChannel,
+        uow_factory=uow_factory,
+        secrets=secret_store,
+        timer=providers.Singleton(PerfCounterTimer),  # channels reused for a second
     )
 
     # Meta's Cloud API: one Graph client (pooled connections, closed by stop()), media
@@ -334,6 +339,8 @@ class Container(containers.DeclarativeContainer):
     get_chat = providers.Singleton(GetChat, uow_factory=uow_factory, clock=clock)
     list_channels = providers.Singleton(ListChannels, uow_factory=uow_factory)
     get_channel = providers.Singleton(GetChannel, uow_factory=uow_factory)
+    list_channel_templates = providers.Singleton(ListChannelTemplates, uow_factory=uow_factory)
+    get_dashboard = providers.Singleton(GetDashboard, uow_factory=uow_factory, clock=clock)
     create_channel = providers.Singleton(
         CreateChannel, uow_factory=uow_factory, secrets=secret_store, clock=clock, ids=ids
     )

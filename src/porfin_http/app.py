@@ -30,6 +30,7 @@ from porfin_http.controllers.chats import ChatController
 from porfin_http.controllers.clinic import ClinicController
 from porfin_http.controllers.closures import ClosureController
 from porfin_http.controllers.customers import CustomerController
+from porfin_http.controllers.dashboard import DashboardController
 from porfin_http.controllers.evolution import evolution_webhook
 from porfin_http.controllers.firebase_auth import FirebaseAuthController
 from porfin_http.controllers.health import health, ready
@@ -100,6 +101,7 @@ def create_app(container: Container) -> Litestar:
             SlotController,
             AppointmentController,
             AgendaController,
+            DashboardController,
             WaitlistController,
             CalendarController,
             ChargeController,

@@ -12,6 +12,7 @@ from porfin_core.domain.channel import (
     PROVIDER_SETTINGS,
     Channel,
     ChannelConnection,
+    MessageTemplate,
     SettingPlace,
 )
 from porfin_core.domain.chat import Chat
@@ -49,6 +50,15 @@ class ChatOut(msgspec.Struct):
     last_message_at: datetime
     last_message_preview: str
     created_at: datetime
+    waiting_since: Annotated[
+        datetime | None,
+        msgspec.Meta(
+            description="Since when the patient waits for a person to answer (null: nobody "
+            "must answer). Set by a patient message while a person has the chat, or by a "
+            "handoff with the patient's message unanswered; cleared by a reply of staff, of "
+            "the clinic's phone or of the AI in charge, by resuming the AI, by closing."
+        ),
+    ]
 
     @classmethod
     def of(cls, chat: Chat, now: datetime) -> ChatOut:
@@ -74,6 +84,7 @@ class ChatOut(msgspec.Struct):
             last_message_at=chat.last_message_at,
             last_message_preview=chat.last_message_preview,
             created_at=chat.created_at,
+            waiting_since=chat.waiting_since,
         )
 
 
@@ -182,13 +193,35 @@ class MessagePage(msgspec.Struct):
     next_cursor: str | None
 
 
+TemplateName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=512, examples=["retorno_consulta"])
+]
+TemplateLanguage = Annotated[
+    str,
+    msgspec.Meta(min_length=2, max_length=6, examples=["pt_BR"], description="Default pt_BR."),
+]
+
+
+class TemplateSendIn(msgspec.Struct, forbid_unknown_fields=True):
+    """One of the channel's templates (``GET /api/v1/channels/{id}/templates``) with a value
+    for each placeholder, ``{{1}}`` first."""
+
+    name: TemplateName
+    language: TemplateLanguage = "pt_BR"
+    parameters: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=1024)]], msgspec.Meta(max_length=100)
+    ] = msgspec.field(default_factory=list)
+
+
 class SendMessageIn(msgspec.Struct, forbid_unknown_fields=True):
     """A staff message: ``text``, or an uploaded file's ``media_id`` (``POST /api/v1/media``)
-    with an optional ``caption`` (not for audio)."""
+    with an optional ``caption`` (not for audio), or a ``template`` of the channel (also
+    when the 24-hour window has closed)."""
 
     text: Text | None = None
     media_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
     caption: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    template: TemplateSendIn | None = None
 
 
 class ChatPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -334,6 +367,44 @@ def provider_settings(settings: msgspec.Struct | None) -> dict[str, str | None]:
     return {name: value for name, value in values.items() if value is not msgspec.UNSET}
 
 
+class TemplateIn(msgspec.Struct, forbid_unknown_fields=True):
+    """An approved WhatsApp template as registered in WhatsApp Manager: its name, language
+    and body text with ``{{1}}``, ``{{2}}``... placeholders."""
+
+    name: TemplateName
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    language: TemplateLanguage = "pt_BR"
+
+
+class TemplateOut(msgspec.Struct):
+    """A template staff may send; ``parameters``: how many values its placeholders take."""
+
+    name: str
+    language: str
+    body: str
+    parameters: int
+
+    @classmethod
+    def of(cls, template: MessageTemplate) -> TemplateOut:
+        """Present ``template``."""
+        return cls(
+            name=template.name,
+            language=template.language,
+            body=template.body,
+            parameters=template.parameter_count,
+        )
+
+
+Templates = Annotated[
+    list[TemplateIn],
+    msgspec.Meta(
+        max_length=100,
+        description="Approved WhatsApp templates staff may send (Cloud API and simulator "
+        "numbers); the list replaces the channel's.",
+    ),
+]
+
+
 class ChannelIn(msgspec.Struct, forbid_unknown_fields=True):
     """A number to add: ``cloud_api`` or ``evolution`` holds its provider's settings (the
     simulator has none); ``phone`` is required except for the simulator."""
@@ -343,13 +414,15 @@ class ChannelIn(msgspec.Struct, forbid_unknown_fields=True):
     phone: ChannelPhone | None = None
     cloud_api: CloudApiSettingsIn | None = None
     evolution: EvolutionSettingsIn | None = None
+    templates: Templates | None = None
 
 
 class ChannelPatch(msgspec.Struct, forbid_unknown_fields=True):
     """Changes to a channel; omitted fields stay as they are.
 
-    ``name`` and ``active`` need ``channels.operate`` (managers); ``phone`` and the provider
-    object (the channel's own provider only) need ``channels.manage`` (administrators).
+    ``name`` and ``active`` need ``channels.operate`` (managers); ``phone``, the provider
+    object (the channel's own provider only) and ``templates`` need ``channels.manage``
+    (administrators).
     """
 
     name: ChannelName | None = None
@@ -357,6 +430,7 @@ class ChannelPatch(msgspec.Struct, forbid_unknown_fields=True):
     phone: ChannelPhone | None = None
     cloud_api: CloudApiSettingsPatch | None = None
     evolution: EvolutionSettingsPatch | None = None
+    templates: Templates | None = None
 
 
 class SecretOut(msgspec.Struct):
@@ -478,6 +552,10 @@ class ChannelOut(msgspec.Struct):
             "degraded flag, reconnect attempts. Null until the provider reports on it."
         ),
     ]
+    templates: Annotated[
+        list[TemplateOut],
+        msgspec.Meta(description="Approved WhatsApp templates staff may send."),
+    ]
 
     @classmethod
     def of(cls, channel: Channel, *, show_hints: bool = False) -> ChannelOut:
@@ -499,6 +577,7 @@ class ChannelOut(msgspec.Struct):
             settings={**channel.external_ids, **channel.settings},
             secrets=secrets,
             connection=ConnectionOut.of(channel.connection) if channel.connection else None,
+            templates=[TemplateOut.of(t) for t in channel.templates],
         )
 
 
@@ -957,3 +1036,62 @@ class ClinicPatch(msgspec.Struct, forbid_unknown_fields=True):
     pix_merchant_name: OptionalText = msgspec.UNSET
     pix_merchant_city: OptionalText = msgspec.UNSET
     ai_resume_after_hours: Annotated[int, msgspec.Meta(ge=0, le=720)] | None = None
+
+
+class AppointmentCountsOut(msgspec.Struct):
+    """The day's appointments: how many, and how many are in each status."""
+
+    total: int
+    by_status: Annotated[
+        dict[str, int],
+        msgspec.Meta(
+            description="Every status: `requested`, `confirmed`, `attended`, `no_show`, "
+            "`cancelled` (zeros included)."
+        ),
+    ]
+
+
+class FirstResponseOut(msgspec.Struct):
+    """How fast patients got a first answer that day."""
+
+    median_seconds: Annotated[
+        int | None,
+        msgspec.Meta(
+            description="Median seconds from each chat's first patient message of the day to "
+            "the first answer after it (AI, staff or the clinic's phone); null: none answered."
+        ),
+    ]
+    count: Annotated[int, msgspec.Meta(description="First messages answered.")]
+
+
+class ChatsHandledOut(msgspec.Struct):
+    """Chats answered that day: by the AI alone, or by a person (staff or the clinic's
+    phone, with or without the AI)."""
+
+    ai: int
+    human: int
+
+
+class DashboardOut(msgspec.Struct):
+    """One clinic day in figures (the clinic's time zone)."""
+
+    date: Annotated[str, msgspec.Meta(description="The local date, YYYY-MM-DD.")]
+    timezone: str
+    appointments: AppointmentCountsOut
+    chats_waiting: Annotated[
+        int,
+        msgspec.Meta(description="Chats waiting for a person now (the caller may see them)."),
+    ]
+    longest_wait_seconds: Annotated[
+        int | None,
+        msgspec.Meta(description="How long the oldest waiting chat has waited; null: none."),
+    ]
+    new_leads: Annotated[int, msgspec.Meta(description="Customers first seen that day.")]
+    first_response: FirstResponseOut
+    chats_handled: ChatsHandledOut
+    patient_messages_by_hour: Annotated[
+        list[int],
+        msgspec.Meta(
+            min_length=24, max_length=24, description="Patient messages per local hour, 0-23."
+        ),
+    ]

@@ -10,6 +10,7 @@ import pytest
 from porfin_core.domain.channel import (
     Channel,
     HealthRule,
+    MessageTemplate,
     Provider,
     SecretRef,
     provider_setting,
@@ -37,6 +38,12 @@ def cloud_channel(at, channel_id="cloud1", clinic_id="clinic1") -> Channel:
         SecretRef("store:s1", secret_hint(token)),
     )
     channel.set_secret(provider_setting(Provider.CLOUD_API, "app_secret"), SecretRef("store:s2"))
+    channel.set_templates(
+        [
+            MessageTemplate.of("retorno", "Olá {{1}}, sua consulta é {{2}}."),
+            MessageTemplate.of("retorno", "Hi {{1}}!", language="en_US"),
+        ]
+    )
     return channel
 
 

@@ -162,6 +162,99 @@ async def test_chat_list_filters(backend, clock):
     assert await ids(visible_to="staff2", status=ChatStatus.OPEN) == ["chat03", "chat02"]
 
 
+async def test_waiting_chats_are_listed_oldest_wait_first_with_filters_and_cursors(backend, clock):
+    await _many_chats(backend, clock, 6)
+    now = clock.now()
+    # chat01 waits since +5 min, chat04 since +1 min, chat02 since +3 min (assigned to
+    # staff1), chat05 since +2 min but closed (no longer waiting); the others never waited.
+    waits = {"chat01": 5, "chat04": 1, "chat02": 3, "chat05": 2}
+    async with backend.uow_factory() as uow:
+        for chat_id, minutes in waits.items():
+            chat = await uow.chats.get("clinic1", chat_id)
+            chat.turn_ai_off(now)
+            at = now + timedelta(minutes=minutes)
+            chat.add_message(builders.message(at, f"m-{chat_id}", chat_id=chat_id), at)
+            if chat_id == "chat02":
+                chat.assign("staff1", now)
+            if chat_id == "chat05":
+                chat.close(now + timedelta(minutes=10))
+            await uow.chats.save(chat)
+        await uow.commit()
+
+    async def ids(**filters):
+        async with backend.uow_factory(read_only=True) as uow:
+            page = await uow.chats.list(ChatQuery(clinic_id="clinic1", waiting=True, **filters))
+            return [c.id for c in page.items]
+
+    assert await ids() == ["chat04", "chat02", "chat01"]
+    assert await ids(unassigned=True) == ["chat04", "chat01"]
+    assert await ids(visible_to="staff2") == ["chat04", "chat01"]
+    assert await ids(visible_to="staff1") == ["chat04", "chat02", "chat01"]
+    assert await ids(assignee_id="staff1") == ["chat02"]
+    assert await ids(mode=ChatMode.AI) == []
+    assert await ids(search="Paciente 01") == ["chat01"]
+    async with backend.uow_factory(read_only=True) as uow:
+        first = await uow.chats.list(ChatQuery(clinic_id="clinic1", waiting=True, limit=2))
+        assert [c.id for c in first.items] == ["chat04", "chat02"]
+        assert first.items[0].waiting_since == now + timedelta(minutes=1)
+        rest = await uow.chats.list(
+            ChatQuery(clinic_id="clinic1", waiting=True, limit=2, cursor=first.next_cursor)
+        )
+        assert [c.id for c in rest.items] == ["chat01"] and rest.next_cursor is None
+    # A staff reply ends the wait.
+    async with backend.uow_factory() as uow:
+        chat = await uow.chats.get("clinic1", "chat04")
+        at = now + timedelta(minutes=20)
+        chat.add_message(builders.staff_message(at, "r-chat04", chat_id="chat04"), at)
+        await uow.chats.save(chat)
+        await uow.commit()
+    assert await ids() == ["chat02", "chat01"]
+
+
+async def test_a_clinic_s_messages_of_a_period_oldest_first_in_pages(backend, clock):
+    await _seed(backend, clock)
+    start = clock.now()
+    async with backend.uow_factory() as uow:
+        for n in range(7):
+            at = start + timedelta(minutes=10 * n)
+            chat_id = f"chat{n % 2}"
+            await uow.messages.save(builders.message(at, f"msg{n}", chat_id=chat_id))
+        await uow.messages.save(builders.message(start, "elsewhere", clinic_id="clinic2"))
+        await uow.commit()
+    since, until = start + timedelta(minutes=10), start + timedelta(minutes=60)
+    seen, cursor = [], None
+    async with backend.uow_factory(read_only=True) as uow:
+        while True:
+            page = await uow.messages.list_for_clinic(
+                "clinic1", since=since, until=until, limit=2, cursor=cursor
+            )
+            seen += [m.id for m in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == ["msg1", "msg2", "msg3", "msg4", "msg5"]  # until is excluded
+        with pytest.raises(ValidationError):
+            await uow.messages.list_for_clinic("clinic1", since=since, until=until, limit=0)
+
+
+async def test_customers_created_in_a_period_are_counted(backend, clock):
+    start = clock.now()
+    async with backend.uow_factory() as uow:
+        for n in range(4):
+            at = start + timedelta(hours=n)
+            await uow.customers.save(
+                builders.customer(at, f"cust{n}", phone=f"+551198765430{n}", name=f"P {n}")
+            )
+        await uow.customers.save(builders.customer(start, "other", clinic_id="clinic2"))
+        await uow.commit()
+    async with backend.uow_factory(read_only=True) as uow:
+        counted = await uow.customers.count_created(
+            "clinic1", start + timedelta(hours=1), start + timedelta(hours=3)
+        )
+        assert counted == 2
+        assert await uow.customers.count_created("clinic1", start, start) == 0
+
+
 async def test_chat_search_by_name_phone_and_message_text(backend, clock):
     await _many_chats(backend, clock, 3)
     async with backend.uow_factory() as uow:  # renamed, as UpdateCustomer does

@@ -51,6 +51,12 @@ def bad_requests(channel_id, chat_id):
         ("POST", f"{chat}/messages", {"media_id": "nope"}, 422),
         ("POST", f"{chat}/messages", "not json", 400),
         ("POST", "/api/v1/chats/nope/messages", {"text": "oi"}, 404),
+        ("GET", "/api/v1/chats?waiting=maybe", None, 400),
+        ("POST", f"{chat}/messages", {"template": {"name": "retorno"}}, 422),  # no such template
+        ("POST", f"{chat}/messages", {"template": {"name": "a", "parameters": "x"}}, 400),
+        ("POST", f"{chat}/messages", {"template": {"name": "a"}, "text": "oi"}, 422),
+        ("GET", "/api/v1/channels/nope/templates", None, 404),
+        ("GET", "/api/v1/dashboard?date=2026-13-01", None, 400),
         ("POST", hook, {}, 422),
         ("POST", hook, {"message": {"id": "x", "from": "abc", "text": "oi"}}, 422),
         ("POST", hook, {"message": {"id": "x", "from": "+5511987654321"}}, 400),
@@ -111,6 +117,8 @@ def test_every_protected_route_refuses_a_missing_or_wrong_token(client, channel_
         ("GET", f"/api/v1/chats/{chat_id}/messages"),
         ("POST", f"/api/v1/chats/{chat_id}/messages"),
         ("GET", "/api/v1/channels"),
+        ("GET", f"/api/v1/channels/{channel_id}/templates"),
+        ("GET", "/api/v1/dashboard"),
         ("POST", f"/webhooks/simulator/{channel_id}"),
     ]
     for method, url in routes:

@@ -329,6 +329,23 @@ def test_chat_changes_reach_the_inbox(api, channel_id, staff):
         nothing_pending(ws)
 
 
+def test_frames_carry_when_a_chat_began_to_wait_for_a_person(api, channel_id):
+    chat_id = new_chat(api, channel_id)
+    with connected(api) as ws:
+        url = f"/api/v1/chats/{chat_id}"
+        assert api.patch(url, json={"mode": "human"}, headers=AUTH).is_success
+        (handed,) = frames(ws, "chat.updated")
+        waiting_since = handed["data"]["chat"]["waiting_since"]
+        assert waiting_since is not None
+        assert api.get(url, headers=AUTH).json()["waiting_since"] == waiting_since
+        new_chat(api, channel_id, message_id="sim-2", text="Alguém aí?")
+        (written,) = frames(ws, "message.created")
+        assert written["data"]["chat"]["waiting_since"] == waiting_since  # still the first
+        assert api.post(f"{url}/messages", json={"text": "Oi!"}, headers=AUTH).is_success
+        _, answered = frames(ws, "chat.assigned", "message.created")
+        assert answered["data"]["chat"]["waiting_since"] is None
+
+
 # -- who sees what ----------------------------------------------------------------------------
 
 

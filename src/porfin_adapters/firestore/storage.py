@@ -129,6 +129,7 @@ _READ_RETRY = AsyncRetry(
 
 _ROLLBACK_TIMEOUT = 2.0
 _DESC = "DESCENDING"
+_ASC = "ASCENDING"
 _BATCH_LIMIT = 500  # writes per batched delete (Firestore's limit)
 
 # Search tuning (see FirestoreChatRepository).
@@ -429,6 +430,16 @@ class FirestoreCustomerRepository(_Repo):
 
         return await list_customers(self._s, query)
 
+    async def count_created(self, clinic_id: str, since: datetime, until: datetime) -> int:
+        """Merged customers have no ``_sort_micros``: the range leaves them out."""
+        query = (
+            self._s.sub(clinic_id, "customers")
+            .where(filter=FieldFilter("_sort_micros", ">=", utc_micros(since)))
+            .where(filter=FieldFilter("_sort_micros", "<", utc_micros(until)))
+            .select(["_sort_micros"])
+        )
+        return len(await self._s.query(query))
+
 
 # -- search keys ------------------------------------------------------------------------------
 
@@ -634,6 +645,9 @@ class FirestoreChatRepository(_Repo):
                 dict.fromkeys(_name_keys(chat.customer_name) + _phone_keys(chat.customer_phone))
             ),
         }
+        if chat.waiting_since is not None:
+            # Only waiting chats have the field: ordering by it leaves the others out.
+            doc["_waiting_micros"] = utc_micros(chat.waiting_since)
         self._s.put(self._ref(chat.clinic_id, chat.id), doc)
         self._s.put(
             self._key_ref(chat.clinic_id, chat.customer_id, chat.channel_id), {"chat_id": chat.id}
@@ -655,18 +669,72 @@ class FirestoreChatRepository(_Repo):
         except _Unsatisfiable:
             return Page([])
         search = (query.search or "").strip()
+        if search and not _tokens(search):
+            return Page([])
+        chats: AsyncQuery | AsyncCollectionReference = self._s.sub(query.clinic_id, "chats")
+        if query.waiting:
+            return await self._waiting(
+                query.clinic_id, _with_facets(chats, facets), search, after, limit
+            )
         if search:
             tokens = _tokens(search)
-            if not tokens:
-                return Page([])
             return await self._search(query.clinic_id, facets, tokens, digits(search), after, limit)
-        chats: AsyncQuery | AsyncCollectionReference = self._s.sub(query.clinic_id, "chats")
-        if facets is not None and len(facets) == 1:
-            chats = chats.where(filter=FieldFilter("_facets", "array_contains", facets[0]))
-        elif facets is not None:
-            chats = chats.where(filter=FieldFilter("_facets", "array_contains_any", facets))
+        chats = _with_facets(chats, facets)
         snapshots = await self._s.query(_newest_first(chats, after, limit + 1))
         return _chat_page([_entry(s) for s in snapshots], limit, None)
+
+    async def _waiting(
+        self,
+        clinic_id: str,
+        chats: AsyncQuery | AsyncCollectionReference,
+        search: str,
+        after: SortKey | None,
+        limit: int,
+    ) -> Page[Chat]:
+        """Waiting chats, oldest wait first on (``_waiting_micros``, id). A search is applied
+        to them as they are read (at most about 1000 per page: there are few waiting chats),
+        by name, phone and the chats of the most recent matching messages."""
+        tokens = _tokens(search)
+        phrase, number = " ".join(tokens), digits(search)
+        by_text: set[str] = set()
+        if search:
+            by_text = {d for d, _ in await self._by_message_text(clinic_id, tokens, phrase)}
+
+        def accept(entry: Entry) -> bool:
+            doc = entry[1]
+            if not search or entry[0] in by_text:
+                return True
+            if _starts_a_word(phrase, _tokens(doc["customer_name"])):
+                return True
+            return len(number) >= _MIN_PHONE_DIGITS and number in digits(
+                doc["customer_phone"] or ""
+            )
+
+        ordered = chats.order_by("_waiting_micros", direction=_ASC).order_by(
+            FieldPath.document_id(), direction=_ASC
+        )
+        found: Entries = []
+        last, scanned, batch = after, 0, limit + 1 if not search else max(limit + 1, 100)
+        while True:
+            page = ordered
+            if last is not None:
+                page = page.start_after({"_waiting_micros": last[0], "__name__": last[1]})
+            snapshots = await self._s.query(page.limit(batch))
+            for snapshot in snapshots:
+                entry = _entry(snapshot)
+                scanned += 1
+                if accept(entry):
+                    found.append(entry)
+                    if len(found) > limit:
+                        items = [_load(doc, Chat) for _, doc in found[:limit]]
+                        return Page(items, encode_cursor(*_wait_key(found[limit - 1])))
+                last = _wait_key(entry)
+            if len(snapshots) < batch:
+                return Page([_load(doc, Chat) for _, doc in found])
+            if scanned >= _MAX_CHATS_SCANNED:
+                # Read enough for one page: the next one resumes where this scan stopped.
+                resume = encode_cursor(*last) if last is not None else None
+                return Page([_load(doc, Chat) for _, doc in found], resume)
 
     async def _search(
         self,
@@ -729,6 +797,22 @@ class FirestoreChatRepository(_Repo):
         }
         docs = await self._s.get_many(self._ref(clinic_id, chat_id) for chat_id in chat_ids)
         return [(path.rsplit("/", 1)[-1], doc) for path, doc in docs.items() if doc is not None]
+
+
+def _with_facets(
+    chats: AsyncQuery | AsyncCollectionReference, facets: list[str] | None
+) -> AsyncQuery | AsyncCollectionReference:
+    """``chats`` filtered on the query's facet keys (see :func:`_query_facets`)."""
+    if facets is not None and len(facets) == 1:
+        return chats.where(filter=FieldFilter("_facets", "array_contains", facets[0]))
+    if facets is not None:
+        return chats.where(filter=FieldFilter("_facets", "array_contains_any", facets))
+    return chats
+
+
+def _wait_key(entry: Entry) -> SortKey:
+    """Where a waiting chat sorts: (``_waiting_micros``, document id), oldest first."""
+    return int(entry[1]["_waiting_micros"]), entry[0]
 
 
 def _chat_page(found: Entries, limit: int, stopped_at: SortKey | None) -> Page[Chat]:
@@ -805,6 +889,32 @@ class FirestoreMessageRepository(_Repo):
             filter=FieldFilter("chat_id", "==", chat_id)
         )
         entries = [_entry(s) for s in await self._s.query(_newest_first(query, after, limit + 1))]
+        page = entries[:limit]
+        next_cursor = _encode_sort_cursor(page[-1]) if len(entries) > limit else None
+        return Page([_load(doc, Message) for _, doc in page], next_cursor)
+
+    async def list_for_clinic(
+        self,
+        clinic_id: str,
+        *,
+        since: datetime,
+        until: datetime,
+        limit: int,
+        cursor: str | None = None,
+    ) -> Page[Message]:
+        """Oldest first on (``_sort_micros``, id): the single-field index serves it."""
+        check_limit(limit)
+        after = _decode_sort_cursor(cursor)
+        query = (
+            self._s.sub(clinic_id, "messages")
+            .where(filter=FieldFilter("_sort_micros", ">=", utc_micros(since)))
+            .where(filter=FieldFilter("_sort_micros", "<", utc_micros(until)))
+            .order_by("_sort_micros", direction=_ASC)
+            .order_by(FieldPath.document_id(), direction=_ASC)
+        )
+        if after is not None:
+            query = query.start_after({"_sort_micros": after[0], "__name__": after[1]})
+        entries = [_entry(s) for s in await self._s.query(query.limit(limit + 1))]
         page = entries[:limit]
         next_cursor = _encode_sort_cursor(page[-1]) if len(entries) > limit else None
         return Page([_load(doc, Message) for _, doc in page], next_cursor)

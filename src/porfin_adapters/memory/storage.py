@@ -32,7 +32,7 @@ from porfin_core.domain.events import DomainEvent
 from porfin_core.domain.message import Message
 from porfin_core.domain.outbound import Delivery
 from porfin_core.errors import Conflict, NotFound
-from porfin_core.pagination import Page, decode_cursor, encode_cursor
+from porfin_core.pagination import Page, check_limit, decode_cursor, encode_cursor
 from porfin_core.ports.clock import IdGenerator
 from porfin_core.ports.storage import ChatQuery, CustomerQuery, PendingStatus, StoredEvent
 
@@ -175,6 +175,16 @@ class MemoryCustomerRepository(_Repos):
         ]
         return _page(docs, query.limit, query.cursor, Customer)
 
+    async def count_created(self, clinic_id: str, since: datetime, until: datetime) -> int:
+        low, high = utc_micros(since), utc_micros(until)
+        return sum(
+            1
+            for d in self._table("customers").values()
+            if d["clinic_id"] == clinic_id
+            and d.get("merged_into") is None
+            and low <= d["_sort"][0] < high
+        )
+
 
 def _chat_matches(store: MemoryStore, doc: Doc, query: ChatQuery) -> bool:
     if query.mode is not None and doc["mode"] != query.mode.value:
@@ -188,6 +198,8 @@ def _chat_matches(store: MemoryStore, doc: Doc, query: ChatQuery) -> bool:
     if query.visible_to is not None and doc["assignee_id"] not in (None, query.visible_to):
         return False
     if query.unread and doc["unread_count"] == 0:
+        return False
+    if query.waiting and doc.get("waiting_since") is None:
         return False
     if query.search:
         term = fold(query.search.strip())
@@ -235,6 +247,12 @@ class MemoryChatRepository(_Repos):
             for d in self._table("chats").values()
             if d["clinic_id"] == query.clinic_id and _chat_matches(self._store, d, query)
         ]
+        if query.waiting:  # oldest wait first
+            by_wait = [
+                {**d, "_sort": (utc_micros(datetime.fromisoformat(d["waiting_since"])), d["id"])}
+                for d in docs
+            ]
+            return _page(by_wait, query.limit, query.cursor, Chat, oldest_first=True)
         return _page(docs, query.limit, query.cursor, Chat)
 
 
@@ -277,6 +295,24 @@ class MemoryMessageRepository(_Repos):
             if d["clinic_id"] == clinic_id and d["chat_id"] == chat_id
         ]
         return _page(docs, limit, cursor, Message)
+
+    async def list_for_clinic(
+        self,
+        clinic_id: str,
+        *,
+        since: datetime,
+        until: datetime,
+        limit: int,
+        cursor: str | None = None,
+    ) -> Page[Message]:
+        check_limit(limit)
+        low, high = utc_micros(since), utc_micros(until)
+        docs = [
+            d
+            for d in self._table("messages").values()
+            if d["clinic_id"] == clinic_id and low <= d["_sort"][0] < high
+        ]
+        return _page(docs, limit, cursor, Message, oldest_first=True)
 
     async def move_to_chat(self, clinic_id: str, from_chat_id: str, to_chat_id: str) -> int:
         moved = [
@@ -330,12 +366,16 @@ class MemoryDeliveryRepository(_Repos):
         self._put("deliveries", delivery.message_id, None)
 
 
-def _page(docs: list[Doc], limit: int, cursor: str | None, cls: type[T]) -> Page[T]:
-    """Newest first by ``_sort`` (time, id), starting after ``cursor``."""
-    docs.sort(key=lambda d: d["_sort"], reverse=True)
+def _page(
+    docs: list[Doc], limit: int, cursor: str | None, cls: type[T], *, oldest_first: bool = False
+) -> Page[T]:
+    """Newest first by ``_sort`` (time, id) (``oldest_first``: the other way), starting
+    after ``cursor``."""
+    docs.sort(key=lambda d: d["_sort"], reverse=not oldest_first)
     if cursor is not None:
         micros, last_id = decode_cursor(cursor, 2)
-        docs = [d for d in docs if d["_sort"] < (micros, last_id)]
+        key = (micros, last_id)
+        docs = [d for d in docs if (d["_sort"] > key if oldest_first else d["_sort"] < key)]
     page = docs[:limit]
     items = [from_document({k: v for k, v in d.items() if k != "_sort"}, cls) for d in page]
     more = len(docs) > limit

@@ -41,13 +41,23 @@ class JwtAccessTokens:
                 self._secret,
                 algorithms=["HS256"],
                 issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False},
+                # Time comes from the Clock port, not PyJWT's wall clock: both checks below.
+                options={
+                    "require": ["exp", "iat", "sub", "iss"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
             if now.timestamp() >= claims["exp"]:
                 raise InvalidCredentials("access token expired")
+            if claims["iat"] > now.timestamp() + IAT_LEEWAY_SECONDS:
+                raise InvalidCredentials("access token issued in the future")
             return Principal(str(claims["sub"]), str(claims["cid"]), Role(claims["role"]))
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             raise InvalidCredentials("invalid access token") from exc
+
+
+IAT_LEEWAY_SECONDS = 60  # clocks of several API instances may differ a little
 
 
 class UrandomSecrets:

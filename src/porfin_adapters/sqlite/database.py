@@ -46,6 +46,9 @@ raises a PorfinError (or lets a sqlite3 error escape) to undo the whole unit of 
 CHECKPOINT_EVERY_SECONDS = 1.0
 CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024
 BEGIN_TIMEOUT_SECONDS = 10.0
+INDEX_EVERY_SECONDS = 0.1
+"""A busy writer (more commits already queued) adds new messages to the full-text index at
+most this often: one large insert costs much less than many small ones."""
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -159,6 +162,7 @@ class SqliteDatabase:
         self._queue: asyncio.Queue[tuple[list[Write], asyncio.Future[None]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._checkpoint_lock: IO[bytes] | None = None
+        self._index_due = 0.0
 
     async def open(self) -> None:
         """Migrate, connect and start the committer and checkpointer."""
@@ -242,8 +246,13 @@ class SqliteDatabase:
             _fail(batch, exc)
             return
         applied = [future for writes, future in batch if self._apply_one(writes, future)]
+        now = asyncio.get_running_loop().time()
         try:
-            _index_new_messages(self.writer)
+            # An idle writer indexes every commit; a busy one catches up every
+            # INDEX_EVERY_SECONDS, and always once the queue runs dry.
+            if now >= self._index_due or self._queue.empty():
+                _index_new_messages(self.writer)
+                self._index_due = now + INDEX_EVERY_SECONDS
             self.writer.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):

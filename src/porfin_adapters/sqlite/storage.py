@@ -9,11 +9,12 @@ work that decided on stale data is refused with ``TransactionConflict`` and retr
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -35,6 +36,29 @@ from porfin_core.errors import Conflict, NotFound, TransactionConflict
 from porfin_core.pagination import Page, check_limit, decode_cursor, encode_cursor
 from porfin_core.ports.clock import IdGenerator
 from porfin_core.ports.storage import ChatQuery, CustomerQuery, PendingStatus, StoredEvent
+
+if TYPE_CHECKING:
+    from porfin_adapters.sqlite.accounts import (
+        SqliteAccountTokenRepository,
+        SqliteRefreshTokenRepository,
+        SqliteStaffUserRepository,
+    )
+    from porfin_adapters.sqlite.assistant import SqliteAssistantTurnRepository
+    from porfin_adapters.sqlite.calendar import (
+        SqliteCalendarBusyRepository,
+        SqliteCalendarConnectionRepository,
+        SqliteCalendarFeedRepository,
+        SqliteCalendarLinkRepository,
+    )
+    from porfin_adapters.sqlite.charges import SqliteChargeRepository, SqliteTransactionLog
+    from porfin_adapters.sqlite.jobs import SqliteJobRepository
+    from porfin_adapters.sqlite.scheduling import (
+        SqliteAppointmentRepository,
+        SqliteAppointmentTypeRepository,
+        SqliteClosureRepository,
+        SqliteProfessionalRepository,
+        SqliteWaitlistRepository,
+    )
 
 T = TypeVar("T")
 
@@ -74,6 +98,23 @@ def _marks(values: list[Any]) -> str:
     return ",".join("?" * len(values))
 
 
+@functools.cache
+def _upsert_sql(
+    table: str, names: tuple[str, ...], immutable: frozenset[str]
+) -> tuple[str, str, tuple[str, ...]]:
+    """The INSERT ... ON CONFLICT and the version-guarded UPDATE of :meth:`_Tracker.upsert`,
+    and the columns the UPDATE sets (built once per table and column set)."""
+    mutable = tuple(n for n in names if n != "id" and n not in immutable)
+    updates = ", ".join(f"{n} = excluded.{n}" for n in mutable)
+    insert = (
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({_marks(list(names))})"
+        f" ON CONFLICT (id) DO UPDATE SET {updates}, version = {table}.version + 1"
+    )
+    sets = ", ".join(f"{n} = ?" for n in mutable)
+    update = f"UPDATE {table} SET {sets}, version = version + 1 WHERE id = ? AND version = ?"
+    return insert, update, mutable
+
+
 class _Tracker:
     """What a unit of work has read (row versions) and the writes it will make."""
 
@@ -106,27 +147,19 @@ class _Tracker:
         the indexes built on them.
         """
         version = self.versions.get((table, row_id))
-        names = list(columns)
-        mutable = [n for n in names if n != "id" and n not in immutable]
+        insert_sql, update_sql, mutable = _upsert_sql(table, tuple(columns), immutable)
         if version is None:
-            updates = ", ".join(f"{n} = excluded.{n}" for n in mutable)
-            sql = (
-                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({_marks(names)})"
-                f" ON CONFLICT (id) DO UPDATE SET {updates}, version = {table}.version + 1"
-            )
             params = tuple(columns.values())
 
             def insert(conn: sqlite3.Connection) -> None:
-                conn.execute(sql, params)
+                conn.execute(insert_sql, params)
 
             self.writes.append(insert)
             return
-        sets = ", ".join(f"{n} = ?" for n in mutable)
-        sql = f"UPDATE {table} SET {sets}, version = version + 1 WHERE id = ? AND version = ?"
         update_params = (*(columns[n] for n in mutable), row_id, version)
 
         def update(conn: sqlite3.Connection) -> None:
-            if conn.execute(sql, update_params).rowcount != 1:
+            if conn.execute(update_sql, update_params).rowcount != 1:
                 raise TransactionConflict(f"{table} {row_id} changed concurrently")
 
         self.writes.append(update)
@@ -305,6 +338,14 @@ class SqliteCustomerRepository(_Repo):
             Customer,
         )
 
+    async def count_created(self, clinic_id: str, since: datetime, until: datetime) -> int:
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM customers WHERE clinic_id = ? AND created_micros >= ?"
+            " AND created_micros < ? AND merged_into IS NULL",
+            (clinic_id, utc_micros(since), utc_micros(until)),
+        ).fetchone()
+        return int(row[0])
+
 
 _CHAT_KEYS = frozenset({"clinic_id", "customer_id", "channel_id"})
 # A message's body never changes: the full-text index is written once, at insert.
@@ -346,6 +387,7 @@ class SqliteChatRepository(_Repo):
                 "assignee_id": chat.assignee_id,
                 "unread_count": chat.unread_count,
                 "last_micros": utc_micros(chat.last_message_at),
+                "waiting_micros": utc_micros(chat.waiting_since) if chat.waiting_since else None,
                 "name_folded": fold(chat.customer_name),
                 "phone_digits": digits(chat.customer_phone or ""),
                 "doc": _dump(chat),
@@ -393,6 +435,8 @@ class SqliteChatRepository(_Repo):
             params.append(query.visible_to)
         if query.unread:
             where.append("unread_count > 0")
+        if query.waiting:
+            where.append("waiting_micros IS NOT NULL")
         if query.search and query.search.strip():
             # Name and phone as the customer list finds them (word prefixes and phone digits,
             # through the customer_keys index: no scan of the names), or the message text.
@@ -411,6 +455,19 @@ class SqliteChatRepository(_Repo):
             )
             params += [_fts_phrase(fold(term)), query.clinic_id]
             where.append("(" + " OR ".join(alternatives) + ")")
+        if query.waiting:  # oldest wait first
+            return _page(
+                self._conn,
+                self._tracker,
+                "chats",
+                "waiting_micros",
+                where,
+                params,
+                query.limit,
+                query.cursor,
+                Chat,
+                oldest_first=True,
+            )
         return self._page("chats", "last_micros", where, params, query.limit, query.cursor, Chat)
 
     def _page(
@@ -478,6 +535,29 @@ class SqliteMessageRepository(_Repo):
             limit,
             cursor,
             Message,
+        )
+
+    async def list_for_clinic(
+        self,
+        clinic_id: str,
+        *,
+        since: datetime,
+        until: datetime,
+        limit: int,
+        cursor: str | None = None,
+    ) -> Page[Message]:
+        check_limit(limit)
+        return _page(  # the messages_by_clinic_time index
+            self._conn,
+            self._tracker,
+            "messages",
+            "created_micros",
+            ["clinic_id = ?", "created_micros >= ?", "created_micros < ?"],
+            [clinic_id, utc_micros(since), utc_micros(until)],
+            limit,
+            cursor,
+            Message,
+            oldest_first=True,
         )
 
     async def move_to_chat(self, clinic_id: str, from_chat_id: str, to_chat_id: str) -> int:
@@ -593,15 +673,19 @@ def _page(
     limit: int,
     cursor: str | None,
     cls: type[T],
+    *,
+    oldest_first: bool = False,
 ) -> Page[T]:
-    """Newest first on (time, id), starting strictly after ``cursor``."""
+    """Newest first on (time, id) (``oldest_first``: the other way), starting strictly
+    after ``cursor``."""
+    order, after = ("ASC", ">") if oldest_first else ("DESC", "<")
     if cursor is not None:
         micros, last_id = decode_cursor(cursor, 2)
-        where = [*where, f"({time_column}, id) < (?, ?)"]
+        where = [*where, f"({time_column}, id) {after} (?, ?)"]
         params = [*params, micros, last_id]
     rows = conn.execute(
         f"SELECT {time_column}, id, version, doc FROM {table} WHERE {' AND '.join(where)}"
-        f" ORDER BY {time_column} DESC, id DESC LIMIT ?",
+        f" ORDER BY {time_column} {order}, id {order} LIMIT ?",
         (*params, limit + 1),
     ).fetchall()
     page = rows[:limit]
@@ -609,6 +693,46 @@ def _page(
         tracker.loaded(table, row_id, version)
     next_cursor = encode_cursor(page[-1][0], page[-1][1]) if len(rows) > limit else None
     return Page([_load(doc, cls) for _, _, _, doc in page], next_cursor)
+
+
+_REPOSITORY_CLASSES: dict[str, Callable[[Reader, _Tracker], Any]] = {}
+
+
+def _repository_classes() -> dict[str, Callable[[Reader, _Tracker], Any]]:
+    """The unit of work's repositories by attribute name (imported on first use: their
+    modules build on this one's helpers)."""
+    if not _REPOSITORY_CLASSES:
+        from porfin_adapters.sqlite import accounts, calendar, charges, scheduling
+        from porfin_adapters.sqlite.assistant import SqliteAssistantTurnRepository
+        from porfin_adapters.sqlite.jobs import SqliteJobRepository
+
+        _REPOSITORY_CLASSES.update(
+            clinics=SqliteClinicRepository,
+            channels=SqliteChannelRepository,
+            customers=SqliteCustomerRepository,
+            chats=SqliteChatRepository,
+            messages=SqliteMessageRepository,
+            pending_statuses=SqlitePendingStatusRepository,
+            deliveries=SqliteDeliveryRepository,
+            jobs=SqliteJobRepository,
+            audit=SqliteAuditLog,
+            staff=accounts.SqliteStaffUserRepository,
+            refresh_tokens=accounts.SqliteRefreshTokenRepository,
+            account_tokens=accounts.SqliteAccountTokenRepository,
+            professionals=scheduling.SqliteProfessionalRepository,
+            appointment_types=scheduling.SqliteAppointmentTypeRepository,
+            closures=scheduling.SqliteClosureRepository,
+            appointments=scheduling.SqliteAppointmentRepository,
+            waitlist=scheduling.SqliteWaitlistRepository,
+            charges=charges.SqliteChargeRepository,
+            transactions=charges.SqliteTransactionLog,
+            assistant_turns=SqliteAssistantTurnRepository,
+            calendar_connections=calendar.SqliteCalendarConnectionRepository,
+            calendar_links=calendar.SqliteCalendarLinkRepository,
+            calendar_busy=calendar.SqliteCalendarBusyRepository,
+            calendar_feeds=calendar.SqliteCalendarFeedRepository,
+        )
+    return _REPOSITORY_CLASSES
 
 
 class SqliteUnitOfWork:
@@ -629,50 +753,43 @@ class SqliteUnitOfWork:
         self._tracker = _Tracker()
         self._done = False
 
+    # Repositories are built on first use (``__getattr__``): an ingest unit of work touches
+    # four of the two dozen, and building them all cost more than its reads.
+    clinics: SqliteClinicRepository
+    channels: SqliteChannelRepository
+    customers: SqliteCustomerRepository
+    chats: SqliteChatRepository
+    messages: SqliteMessageRepository
+    pending_statuses: SqlitePendingStatusRepository
+    deliveries: SqliteDeliveryRepository
+    jobs: SqliteJobRepository
+    audit: SqliteAuditLog
+    staff: SqliteStaffUserRepository
+    refresh_tokens: SqliteRefreshTokenRepository
+    account_tokens: SqliteAccountTokenRepository
+    professionals: SqliteProfessionalRepository
+    appointment_types: SqliteAppointmentTypeRepository
+    closures: SqliteClosureRepository
+    appointments: SqliteAppointmentRepository
+    waitlist: SqliteWaitlistRepository
+    charges: SqliteChargeRepository
+    transactions: SqliteTransactionLog
+    assistant_turns: SqliteAssistantTurnRepository
+    calendar_connections: SqliteCalendarConnectionRepository
+    calendar_links: SqliteCalendarLinkRepository
+    calendar_busy: SqliteCalendarBusyRepository
+    calendar_feeds: SqliteCalendarFeedRepository
+
+    def __getattr__(self, name: str) -> Any:
+        repository = _repository_classes().get(name)
+        if repository is None:
+            raise AttributeError(name)
+        built = repository(self._reader, self._tracker)
+        setattr(self, name, built)
+        return built
+
     async def __aenter__(self) -> SqliteUnitOfWork:
-        conn, tracker = self._db.reader, self._tracker
-        self.clinics = SqliteClinicRepository(conn, tracker)
-        self.channels = SqliteChannelRepository(conn, tracker)
-        self.customers = SqliteCustomerRepository(conn, tracker)
-        self.chats = SqliteChatRepository(conn, tracker)
-        self.messages = SqliteMessageRepository(conn, tracker)
-        self.pending_statuses = SqlitePendingStatusRepository(conn, tracker)
-        self.deliveries = SqliteDeliveryRepository(conn, tracker)
-        # Imported here: the jobs module builds on this module's helpers.
-        from porfin_adapters.sqlite.jobs import SqliteJobRepository
-
-        self.jobs = SqliteJobRepository(conn, tracker)
-        self.audit = SqliteAuditLog(conn, tracker)
-        # Imported here: the accounts module builds on this module's helpers.
-        from porfin_adapters.sqlite import accounts
-
-        self.staff = accounts.SqliteStaffUserRepository(conn, tracker)
-        self.refresh_tokens = accounts.SqliteRefreshTokenRepository(conn, tracker)
-        self.account_tokens = accounts.SqliteAccountTokenRepository(conn, tracker)
-        # Imported here: the scheduling module builds on this module's helpers.
-        from porfin_adapters.sqlite import scheduling
-
-        self.professionals = scheduling.SqliteProfessionalRepository(conn, tracker)
-        self.appointment_types = scheduling.SqliteAppointmentTypeRepository(conn, tracker)
-        self.closures = scheduling.SqliteClosureRepository(conn, tracker)
-        self.appointments = scheduling.SqliteAppointmentRepository(conn, tracker)
-        self.waitlist = scheduling.SqliteWaitlistRepository(conn, tracker)
-        # Imported here: the charges module builds on this module's helpers.
-        from porfin_adapters.sqlite import charges
-
-        self.charges = charges.SqliteChargeRepository(conn, tracker)
-        self.transactions = charges.SqliteTransactionLog(conn, tracker)
-        # Imported here: the assistant module builds on this module's helpers.
-        from porfin_adapters.sqlite.assistant import SqliteAssistantTurnRepository
-
-        self.assistant_turns = SqliteAssistantTurnRepository(conn, tracker)
-        # Imported here: the calendar module builds on this module's helpers.
-        from porfin_adapters.sqlite import calendar
-
-        self.calendar_connections = calendar.SqliteCalendarConnectionRepository(conn, tracker)
-        self.calendar_links = calendar.SqliteCalendarLinkRepository(conn, tracker)
-        self.calendar_busy = calendar.SqliteCalendarBusyRepository(conn, tracker)
-        self.calendar_feeds = calendar.SqliteCalendarFeedRepository(conn, tracker)
+        self._reader = self._db.reader
         return self
 
     async def __aexit__(

@@ -55,6 +55,7 @@ class CloudApiInbound:
             received = await self.receive(
                 ReceiveMessage(
                     channel_id=channel.id,
+                    channel=channel,
                     provider=Provider.CLOUD_API,
                     provider_message_id=event.provider_message_id,
                     sender=event.sender,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -245,6 +245,131 @@ def provider_setting(provider: Provider, name: str) -> ProviderSetting:
     )
 
 
+DEFAULT_TEMPLATE_LANGUAGE = "pt_BR"
+"""Language of a template when the admin does not name one."""
+MAX_TEMPLATES = 100
+"""Templates a channel may list."""
+MAX_TEMPLATE_BODY = 1024
+"""WhatsApp's limit for a template's body text."""
+MAX_TEMPLATE_PARAMETER = 1024
+"""Longest value staff may put in one placeholder."""
+TEMPLATE_PROVIDERS = frozenset({"cloud_api", "simulator"})
+"""Providers whose numbers send templates (Evolution's Baileys numbers have none)."""
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([0-9]+)\s*\}\}")
+
+
+@attrs.frozen(kw_only=True)
+class MessageTemplate:
+    """A WhatsApp message template approved for the channel's account, as the admin
+    registered it: what staff may send outside the 24-hour window.
+
+    Attributes:
+        name: The template's name in WhatsApp Manager (lowercase letters, digits, ``_``).
+        language: Its language code (``pt_BR``, ``en_US``...).
+        body: The body text with its placeholders ``{{1}}``, ``{{2}}``... (numbered from 1,
+            none skipped), as approved.
+    """
+
+    name: str
+    language: str = DEFAULT_TEMPLATE_LANGUAGE
+    body: str
+
+    @classmethod
+    def of(cls, name: str, body: str, language: str | None = None) -> MessageTemplate:
+        """A template checked as WhatsApp would take it.
+
+        Raises:
+            ValidationError: a name or language WhatsApp does not accept, an empty or too
+                long body, placeholders not numbered 1, 2, 3... (``field`` says which).
+        """
+        name, language = name.strip(), (language or DEFAULT_TEMPLATE_LANGUAGE).strip()
+        if re.fullmatch(_TEMPLATE_NAME, name) is None:
+            raise ValidationError(
+                "a template name is lowercase letters, digits and _", field="templates.name"
+            )
+        if re.fullmatch(_LANGUAGE, language) is None:
+            raise ValidationError(
+                f"{language!r} is not a language code such as pt_BR", field="templates.language"
+            )
+        body = body.strip()
+        if not body:
+            raise ValidationError("a template needs its body text", field="templates.body")
+        if len(body) > MAX_TEMPLATE_BODY:
+            raise ValidationError(
+                f"a template's body is at most {MAX_TEMPLATE_BODY} characters",
+                field="templates.body",
+            )
+        numbers = sorted({int(n) for n in _PLACEHOLDER.findall(body)})
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValidationError(
+                "a template's placeholders are numbered {{1}}, {{2}}... without gaps",
+                field="templates.body",
+            )
+        return cls(name=name, language=language, body=body)
+
+    @property
+    def parameter_count(self) -> int:
+        """How many values the placeholders take."""
+        return len({int(n) for n in _PLACEHOLDER.findall(self.body)})
+
+    def render(self, parameters: Sequence[str]) -> str:
+        """The body with ``parameters`` in its placeholders (``{{1}}`` the first): the text
+        the patient reads.
+
+        Raises:
+            ValidationError: not one value per placeholder; an empty value, one too long, or
+                with a line break, a tab or more than four spaces in a row (WhatsApp refuses
+                them) (``field`` ``template.parameters``).
+        """
+        if len(parameters) != self.parameter_count:
+            raise ValidationError(
+                f"the template {self.name} ({self.language}) takes {self.parameter_count} "
+                f"parameters, not {len(parameters)}",
+                field="template.parameters",
+                expected=self.parameter_count,
+            )
+        for value in parameters:
+            if not value.strip():
+                raise ValidationError("a template parameter is empty", field="template.parameters")
+            if len(value) > MAX_TEMPLATE_PARAMETER:
+                raise ValidationError(
+                    f"a template parameter is at most {MAX_TEMPLATE_PARAMETER} characters",
+                    field="template.parameters",
+                )
+            if any(ch in value for ch in "\n\r\t") or "     " in value:
+                raise ValidationError(
+                    "a template parameter cannot hold line breaks, tabs or more than four "
+                    "spaces in a row",
+                    field="template.parameters",
+                )
+        return _PLACEHOLDER.sub(lambda m: parameters[int(m.group(1)) - 1], self.body)
+
+
+def message_templates(templates: Iterable[MessageTemplate]) -> list[MessageTemplate]:
+    """``templates`` as a channel lists them: one per name and language, at most
+    :data:`MAX_TEMPLATES`.
+
+    Raises:
+        ValidationError: too many, or a name and language listed twice.
+    """
+    listed = list(templates)
+    if len(listed) > MAX_TEMPLATES:
+        raise ValidationError(
+            f"a channel lists at most {MAX_TEMPLATES} templates", field="templates"
+        )
+    seen: set[tuple[str, str]] = set()
+    for template in listed:
+        key = (template.name, template.language)
+        if key in seen:
+            raise ValidationError(
+                f"the template {template.name} ({template.language}) is listed twice",
+                field="templates",
+            )
+        seen.add(key)
+    return listed
+
+
 def channel_name(name: str) -> str:
     """``name`` trimmed, if it is a valid channel name.
 
@@ -421,6 +546,8 @@ class Channel(EventRecorder):
             messages keep pointing at it) but is inactive for good and holds no secrets.
         connection: The provider's last report on the link to WhatsApp (Evolution), None
             until one arrives.
+        templates: The approved WhatsApp templates staff may send (outside the 24-hour
+            window too), as the admin registered them (Cloud API and simulator numbers).
     """
 
     id: str
@@ -435,6 +562,7 @@ class Channel(EventRecorder):
     created_at: datetime
     archived_at: datetime | None = None
     connection: ChannelConnection | None = None
+    templates: list[MessageTemplate] = attrs.field(factory=list)
 
     @property
     def archived(self) -> bool:
@@ -496,6 +624,38 @@ class Channel(EventRecorder):
             raise ValidationError(f"{setting.name} is required", field=setting.name)
         else:
             target.pop(setting.name, None)
+
+    def set_templates(self, templates: Iterable[MessageTemplate]) -> None:
+        """Replace the channel's list of approved templates (empty: none).
+
+        Raises:
+            ValidationError: see :func:`message_templates`; templates on a number whose
+                provider has none (Evolution).
+            InvalidStateTransition: the channel was removed.
+        """
+        self.check_changeable()
+        listed = message_templates(templates)
+        if listed and self.provider.value not in TEMPLATE_PROVIDERS:
+            raise ValidationError(
+                f"{self.provider.value} numbers send no WhatsApp templates", field="templates"
+            )
+        self.templates = listed
+
+    def template(self, name: str, language: str | None = None) -> MessageTemplate:
+        """The registered template ``name`` in ``language`` (default pt_BR).
+
+        Raises:
+            ValidationError: the channel has no such template (``field`` ``template.name``).
+        """
+        language = language or DEFAULT_TEMPLATE_LANGUAGE
+        for template in self.templates:
+            if (template.name, template.language) == (name, language):
+                return template
+        known = ", ".join(f"{t.name} ({t.language})" for t in self.templates) or "none"
+        raise ValidationError(
+            f"the channel has no template {name} ({language}); templates: {known}",
+            field="template.name",
+        )
 
     def set_secret(self, setting: ProviderSetting, ref: SecretRef | None) -> SecretRef | None:
         """Point a secret setting at ``ref`` (None removes it); returns the reference it replaces.

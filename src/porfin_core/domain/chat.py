@@ -15,7 +15,7 @@ from porfin_core.domain.events import (
     ChatRead,
     EventRecorder,
 )
-from porfin_core.domain.message import Author, Direction, Message, preview
+from porfin_core.domain.message import Author, Direction, Message, MessageKind, preview
 from porfin_core.errors import InvalidStateTransition, ValidationError
 
 SERVICE_WINDOW = timedelta(hours=24)
@@ -41,6 +41,21 @@ class ChatStatus(enum.StrEnum):
 class Chat(EventRecorder):
     """The conversation between a customer and the clinic on one channel.
 
+    Waiting for a person: ``waiting_since`` is set while the patient's message waits for an
+    answer that only a person can give. The rule, as a secretary would expect it:
+
+    * a patient message that arrives while a person is in charge (mode ``human``, or an AI
+      pause in force) makes the chat wait, since that message (an earlier unanswered one
+      keeps the older time); a reaction (an emoji on a message) asks for no answer;
+    * handing the chat to a person (a handoff by the AI or staff, staff turning the AI off,
+      a pause) while the patient's last message is unanswered (``unanswered_since``) makes
+      it wait since that message;
+    * it stops waiting when staff or the clinic's phone answers, when the AI answers while
+      it is in charge (or Porfin answers the patient's own message automatically, such as a
+      reminder's buttons), when the AI is resumed, and when the chat is closed. Reading the
+      messages, assigning the chat or a pause running out are not answers: a chat whose
+      patient wrote during a pause keeps waiting until someone answers it.
+
     Attributes:
         id: Stable identifier.
         clinic_id: The clinic.
@@ -61,6 +76,10 @@ class Chat(EventRecorder):
         last_message_at: Time of the last message in either direction (sort key).
         last_message_preview: One line of the last message.
         created_at: When the chat started.
+        unanswered_since: Time of the patient's oldest message nobody has answered yet (the
+            AI, staff or the clinic's phone; a message from Porfin itself is no answer).
+        waiting_since: Since when the patient waits for a person to answer (see above);
+            None when nobody must answer. The inbox lists waiting chats oldest first.
     """
 
     id: str
@@ -82,6 +101,8 @@ class Chat(EventRecorder):
     last_message_at: datetime
     last_message_preview: str = ""
     created_at: datetime
+    unanswered_since: datetime | None = None
+    waiting_since: datetime | None = None
 
     @classmethod
     def start(
@@ -137,6 +158,10 @@ class Chat(EventRecorder):
         if self.mode is ChatMode.PAUSED and self.paused_until and now >= self.paused_until:
             return ChatMode.AI
         return self.mode
+
+    def person_in_charge(self, now: datetime) -> bool:
+        """True when a person must answer at ``now``: mode ``human``, or a pause in force."""
+        return self.effective_mode(now) is not ChatMode.AI
 
     def ai_may_reply(self, now: datetime) -> bool:
         """True when the AI receptionist may answer this chat at ``now``."""
@@ -200,6 +225,10 @@ class Chat(EventRecorder):
         if (self.mode, self.paused_until, self.handoff_reason) == (mode, until, reason):
             return
         self.mode, self.paused_until, self.handoff_reason = mode, until, reason
+        if mode is ChatMode.AI:
+            self.waiting_since = None
+        else:
+            self._wait_if_unanswered()
         self.record(
             ChatModeChanged(
                 clinic_id=self.clinic_id,
@@ -236,6 +265,8 @@ class Chat(EventRecorder):
         self.status = ChatStatus.CLOSED
         self.closed_at = now
         self.unread_count = 0
+        self.unanswered_since = None
+        self.waiting_since = None
         self.record(ChatClosed(clinic_id=self.clinic_id, occurred_at=now, chat_id=self.id))
 
     def reopen(self, now: datetime) -> None:
@@ -263,7 +294,12 @@ class Chat(EventRecorder):
         )
 
     def add_message(
-        self, message: Message, now: datetime, resume_ai_after: timedelta | None = None
+        self,
+        message: Message,
+        now: datetime,
+        resume_ai_after: timedelta | None = None,
+        *,
+        answers_patient: bool = False,
     ) -> None:
         """Account for a new message in the timeline.
 
@@ -271,6 +307,8 @@ class Chat(EventRecorder):
         A message typed on the clinic's own phone means a person is answering: the AI stops.
         With ``resume_ai_after`` (the clinic's policy), a patient writing in a chat that a
         person took over and closed at least that long ago is answered by the AI again.
+        ``answers_patient`` marks a message of Porfin's (author ``system``) that answers the
+        patient's own message (a reminder's buttons): it ends the wait as a reply would.
         """
         if message.direction is Direction.INBOUND:
             if self.status is ChatStatus.CLOSED:
@@ -281,11 +319,36 @@ class Chat(EventRecorder):
             inbound_at = message.sent_at or now
             if self.last_inbound_at is None or inbound_at > self.last_inbound_at:
                 self.last_inbound_at = inbound_at
-        elif message.author is Author.CLINIC_PHONE and self.mode is not ChatMode.HUMAN:
-            self._set_mode(ChatMode.HUMAN, now, reason="clinic_phone_reply")
+            if message.kind is not MessageKind.REACTION:
+                self._patient_wrote(min(inbound_at, now), now)
+        else:
+            if self._answers(message, now) or answers_patient:
+                self.unanswered_since = None
+                self.waiting_since = None
+            if message.author is Author.CLINIC_PHONE and self.mode is not ChatMode.HUMAN:
+                self._set_mode(ChatMode.HUMAN, now, reason="clinic_phone_reply")
         if now >= self.last_message_at:
             self.last_message_at = now
             self.last_message_preview = preview(message)
+
+    # -- waiting for a person -------------------------------------------------------------
+
+    def _answers(self, message: Message, now: datetime) -> bool:
+        """True when an outbound message answers the patient: a person's, or the AI's while
+        the AI is in charge (its note when handing off is no answer)."""
+        if message.author in (Author.STAFF, Author.CLINIC_PHONE):
+            return True
+        return message.author is Author.AI and not self.person_in_charge(now)
+
+    def _patient_wrote(self, at: datetime, now: datetime) -> None:
+        if self.unanswered_since is None:
+            self.unanswered_since = at
+        if self.person_in_charge(now):
+            self._wait_if_unanswered()
+
+    def _wait_if_unanswered(self) -> None:
+        if self.status is ChatStatus.OPEN and self.unanswered_since is not None:
+            self.waiting_since = _earliest(self.waiting_since, self.unanswered_since)
 
     # -- merging duplicate customers ----------------------------------------------------
 
@@ -303,7 +366,8 @@ class Chat(EventRecorder):
         Unread messages add up; the 24 h window, the last message and its preview are the
         later ones; ``created_at`` the earlier. The chat reopens when ``other`` was open. This
         chat keeps its mode and assignee, except that a person (or a pause) in charge of
-        ``other`` wins over the AI, and ``other``'s assignee takes an unassigned chat.
+        ``other`` wins over the AI, and ``other``'s assignee takes an unassigned chat. An open
+        chat waits (and is unanswered) since the earlier of the two times.
 
         Raises:
             ValidationError: ``other`` belongs to another clinic or channel, or is this chat.
@@ -330,3 +394,15 @@ class Chat(EventRecorder):
             )
         if self.assignee_id is None and other.assignee_id is not None:
             self.assign(other.assignee_id, now)
+        if self.status is ChatStatus.OPEN:
+            self.unanswered_since = _earliest(self.unanswered_since, other.unanswered_since)
+            if self.effective_mode(now) is not ChatMode.AI:
+                self.waiting_since = _earliest(self.waiting_since, other.waiting_since)
+                self._wait_if_unanswered()
+
+
+def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:
+    """The earlier of two optional times (None when both are)."""
+    if first is None or second is None:
+        return first or second
+    return min(first, second)

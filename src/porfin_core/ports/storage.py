@@ -54,6 +54,8 @@ class ChatQuery:
         assignee_id: Only chats assigned to this staff member.
         unassigned: Only chats nobody is in charge of.
         unread: Only chats with unread patient messages.
+        waiting: Only chats waiting for a person to answer (``Chat.waiting_since`` set),
+            listed oldest wait first (by ``waiting_since``, then id) instead of by recency.
         visible_to: Only chats assigned to this staff member or to nobody (what a
             secretary's limited chat access covers).
         search: Case- and accent-insensitive text found in the customer's name, their phone
@@ -68,6 +70,7 @@ class ChatQuery:
     assignee_id: str | None = None
     unassigned: bool = False
     unread: bool = False
+    waiting: bool = False
     visible_to: str | None = None
     search: str | None = None
     limit: int = DEFAULT_PAGE_SIZE
@@ -198,6 +201,11 @@ class CustomerRepository(Protocol):
         """
         ...
 
+    async def count_created(self, clinic_id: str, since: datetime, until: datetime) -> int:
+        """How many customers of the clinic Porfin first saw (``created_at``) in
+        [``since``, ``until``): the new leads of a period. Merged duplicates do not count."""
+        ...
+
 
 class ChatRepository(Protocol):
     """Chats, listed by recency."""
@@ -235,7 +243,9 @@ class ChatRepository(Protocol):
         ...
 
     async def list(self, query: ChatQuery) -> Page[Chat]:
-        """Chats matching ``query``, most recent activity first.
+        """Chats matching ``query``, most recent activity first (on ``last_message_at``,
+        then id); with ``query.waiting``, the waiting chats oldest wait first (on
+        ``waiting_since``, then id).
 
         Raises:
             ValidationError: bad cursor or page size.
@@ -268,6 +278,23 @@ class MessageRepository(Protocol):
         self, clinic_id: str, chat_id: str, *, limit: int, cursor: str | None = None
     ) -> Page[Message]:
         """The chat's messages, newest first; the next page holds older ones.
+
+        Raises:
+            ValidationError: bad cursor or page size.
+        """
+        ...
+
+    async def list_for_clinic(
+        self,
+        clinic_id: str,
+        *,
+        since: datetime,
+        until: datetime,
+        limit: int,
+        cursor: str | None = None,
+    ) -> Page[Message]:
+        """The clinic's messages recorded (``created_at``) in [``since``, ``until``), every
+        chat's, oldest first (by ``created_at``, then id); the next page holds later ones.
 
         Raises:
             ValidationError: bad cursor or page size.

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from porfin_core.domain.channel import (
     Channel,
+    MessageTemplate,
     Provider,
     ProviderSetting,
     SecretRef,
@@ -58,6 +59,21 @@ def read_settings(
         setting = provider_setting(provider, name)
         read.append((setting, setting.clean(value) if value is not None else None))
     return read
+
+
+def read_templates(templates: Iterable[Mapping[str, str | None]]) -> list[MessageTemplate]:
+    """Templates as the admin wrote them (``name``, ``body``, optional ``language``),
+    checked (see :meth:`MessageTemplate.of`).
+
+    Raises:
+        ValidationError: a template WhatsApp would not take.
+    """
+    return [
+        MessageTemplate.of(
+            name=t.get("name") or "", body=t.get("body") or "", language=t.get("language")
+        )
+        for t in templates
+    ]
 
 
 def check_distinct(channel: Channel, others: Iterable[Channel]) -> None:

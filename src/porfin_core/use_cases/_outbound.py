@@ -39,11 +39,14 @@ async def queue_message(
     ids: IdGenerator,
     author: Author = Author.SYSTEM,
     media: MediaRef | None = None,
+    answers_patient: bool = False,
 ) -> Message:
     """Add an outbound message to ``chat`` and its delivery to the sending outbox, in ``uow``
     (the caller commits). The outbound sender sends it after the commit; unlike a staff
     reply it leaves the chat's mode and assignee alone. ``media`` names the file of an
-    image, document... message (a file of the media store: ``stored_path``)."""
+    image, document... message (a file of the media store: ``stored_path``).
+    ``answers_patient``: an automatic answer to the patient's own message (the chat stops
+    waiting for a person, see :class:`~porfin_core.domain.chat.Chat`)."""
     message = Message(
         id=ids.new_id(),
         clinic_id=chat.clinic_id,
@@ -60,7 +63,7 @@ async def queue_message(
         created_at=now,
     )
     message.created()
-    chat.add_message(message, now)
+    chat.add_message(message, now, answers_patient=answers_patient)
     await uow.chats.save(chat)
     await uow.messages.save(message)
     await uow.deliveries.save(

@@ -238,6 +238,7 @@ class AnswerAppointmentReminder:
                 extra=extra,
                 now=now,
                 ids=self.ids,
+                answers_patient=True,
             )
             inbound.extra["reminder_answer"] = answer.value
             await uow.messages.save(inbound)

@@ -120,6 +120,7 @@ class AnswerWaitlistOffer:
                 extra={},
                 now=now,
                 ids=self.ids,
+                answers_patient=True,
             )
             inbound.extra["offer_answer"] = "declined" if decline else "accepted"
             await uow.messages.save(inbound)

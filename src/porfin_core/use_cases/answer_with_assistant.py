@@ -171,6 +171,19 @@ class AnswerWithAssistant:
     ) -> None:
         turn = run.turn
         customer = await uow.customers.get(clinic.id, chat.customer_id)
+        if outcome.handoff is not None:
+            # Handed off before the note to the patient is added: the note is no answer, and
+            # the chat waits for a person since the patient's message.
+            turn.status = TurnStatus.HANDED_OFF
+            turn.handoff_reason = outcome.handoff
+            chat.hand_off(
+                outcome.handoff,
+                now,
+                by=f"ai:{turn.assistant_id}",
+                summary=outcome.summary or _summary(turn, customer),
+                urgent=outcome.urgent,
+            )
+            chat.assign(None, now)
         text = outcome.reply if outcome.handoff is None else outcome.patient_text
         if text:
             message = await queue_message(
@@ -189,16 +202,6 @@ class AnswerWithAssistant:
         if outcome.handoff is None:
             turn.status = TurnStatus.REPLIED
             return
-        turn.status = TurnStatus.HANDED_OFF
-        turn.handoff_reason = outcome.handoff
-        chat.hand_off(
-            outcome.handoff,
-            now,
-            by=f"ai:{turn.assistant_id}",
-            summary=outcome.summary or _summary(turn, customer),
-            urgent=outcome.urgent,
-        )
-        chat.assign(None, now)
         await uow.chats.save(chat)
 
 

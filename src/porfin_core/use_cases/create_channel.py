@@ -22,6 +22,7 @@ from porfin_core.use_cases._channels import (
     check_distinct,
     discard_secrets,
     read_settings,
+    read_templates,
     store_secrets,
 )
 from porfin_core.use_cases._transaction import transact
@@ -38,6 +39,8 @@ class NewChannel:
         phone: The number in any spelling; required except for the simulator.
         settings: The provider's settings by name, secrets included (see
             ``porfin_core.domain.channel.PROVIDER_SETTINGS``).
+        templates: Approved WhatsApp templates staff may send: ``name``, ``body`` (with
+            ``{{1}}``... placeholders), optional ``language`` (default pt_BR).
         actor: Who adds it and from where, for the audit record (default: Porfin itself).
     """
 
@@ -46,6 +49,7 @@ class NewChannel:
     provider: str
     phone: str | None = None
     settings: dict[str, str] = attrs.field(factory=dict)
+    templates: list[dict[str, str | None]] = attrs.field(factory=list)
     actor: Actor | None = None
 
 
@@ -68,7 +72,8 @@ class CreateChannel:
 
         Raises:
             ValidationError: bad name, unknown provider, a setting the provider does not
-                have, a missing required setting or phone, an invalid value.
+                have, a missing required setting or phone, an invalid value; a template
+                WhatsApp would not take, or templates on an Evolution number.
             InvalidPhoneNumber: ``phone`` is not a phone number.
             Conflict: the clinic already has a live channel for this number or account.
             StorageUnavailable: the records or the secret store failed (no secret is left
@@ -95,6 +100,7 @@ class CreateChannel:
             raise ValidationError(
                 f"{provider.value} channels need: {', '.join(missing)}", field=missing[0]
             )
+        templates = read_templates(command.templates)
         refs = await store_secrets(self.secrets, self.ids, settings)
         channel_id = self.ids.new_id()
 
@@ -113,6 +119,7 @@ class CreateChannel:
                     channel.set_secret(setting, refs.get(setting.name))
                 else:
                     channel.configure(setting, value)
+            channel.set_templates(templates)
             check_distinct(channel, await uow.channels.list(command.clinic_id))
             await uow.channels.save(channel)
             await uow.audit.append(

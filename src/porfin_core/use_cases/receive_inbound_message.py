@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from porfin_core.domain.channel import Provider
+from porfin_core.domain.channel import Channel, Provider
 from porfin_core.domain.chat import Chat, ChatMode, ChatStatus
 from porfin_core.domain.customer import Customer, Identity, identity_keys
 from porfin_core.domain.message import (
@@ -45,6 +45,10 @@ class ReceiveMessage:
             ``sender`` is then the patient it was written to).
         provider: The provider whose webhook delivered the message; a channel of another
             provider is treated as unknown.
+        channel: The channel ``channel_id`` names, when the caller has just read it (a
+            webhook route reads it to check the signature): spares reading it again in the
+            transaction. A message racing the channel's switch-off may then be stored, as if
+            it had arrived a moment earlier.
     """
 
     channel_id: str
@@ -60,6 +64,7 @@ class ReceiveMessage:
     sent_at: datetime | None = None
     from_clinic_phone: bool = False
     provider: Provider | None = None
+    channel: Channel | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -106,8 +111,12 @@ class ReceiveInboundMessage:
             raise ValidationError("the sender has no identity", field="sender")
         keys = identity_keys(command.sender)
 
+        known = command.channel
+        if known is not None and known.id != command.channel_id:
+            raise ValidationError("the channel is not the command's", field="channel")
+
         async def work(uow: UnitOfWork) -> Received:
-            channel = await uow.channels.get(command.channel_id)
+            channel = known or await uow.channels.get(command.channel_id)
             if command.provider is not None and channel.provider is not command.provider:
                 raise NotFound("channel not found", id=channel.id)
             if not channel.active:

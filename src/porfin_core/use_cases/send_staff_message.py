@@ -1,11 +1,14 @@
-"""Send a message written by a staff member: text, or an uploaded attachment."""
+"""Send a message written by a staff member: text, an uploaded attachment, or one of the
+channel's approved templates."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import attrs
 
 from porfin_core.domain.audit import Actor, AuditAction, AuditEntry
-from porfin_core.domain.channel import Channel
+from porfin_core.domain.channel import Channel, MessageTemplate
 from porfin_core.domain.chat import ChatMode, ChatStatus
 from porfin_core.domain.media import MAX_CAPTION_LENGTH, MediaKind, StoredMedia
 from porfin_core.domain.message import (
@@ -46,6 +49,10 @@ class SendText:
             it becomes an image, audio, video or document message.
         caption: Text shown under the attachment (not for audio, which WhatsApp sends
             without one).
+        template: The name of one of the channel's approved templates to send instead
+            (allowed when the 24-hour window has closed).
+        template_language: The template's language (default pt_BR).
+        template_parameters: The values of the template's placeholders, ``{{1}}`` first.
         viewer: The staff member's identity and role; a secretary writes only to chats
             assigned to them or to nobody.
         actor: Who sends and from where, for the audit record (default: the staff user
@@ -58,8 +65,22 @@ class SendText:
     text: str = ""
     media_id: str | None = None
     caption: str | None = None
+    template: str | None = None
+    template_language: str | None = None
+    template_parameters: list[str] = attrs.field(factory=list)
     viewer: Principal | None = None
     actor: Actor | None = None
+
+
+def template_extra(template: MessageTemplate, parameters: list[str]) -> dict[str, Any]:
+    """A template message's ``extra`` as the gateways read it (the Cloud API's ``name``,
+    ``language`` and ``components``; the same shape as a reminder's)."""
+    extra: dict[str, Any] = {"name": template.name, "language": template.language}
+    if parameters:
+        extra["components"] = [
+            {"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}
+        ]
+    return extra
 
 
 def _attachment(media: StoredMedia, caption: str | None) -> tuple[MessageKind, MediaRef]:
@@ -80,9 +101,13 @@ class SendStaffMessage:
     """Commit a staff message with its delivery, hand it to the channel's gateway at once,
     record the outcome.
 
-    Outside the 24-hour customer-service window free text is refused (``window_closed``):
-    WhatsApp only delivers approved templates then. A staff reply means a person is handling
-    the chat: the AI stops answering it, and an unassigned chat becomes the author's.
+    Outside the 24-hour customer-service window free text and files are refused
+    (``window_closed``): WhatsApp only delivers approved templates then. A template is one
+    the admin registered on the channel (``Channel.templates``), named with its language
+    and given one value per placeholder; it is stored as a ``template`` message whose body
+    is the text the patient reads, and may be sent inside the window too. A staff reply
+    means a person is handling the chat: the AI stops answering it, and an unassigned chat
+    becomes the author's.
 
     An attachment is a file uploaded before (``UploadMedia``) and named by ``media_id``; it
     travels to the gateway as the message's ``media`` (``stored_path`` is its id in the
@@ -135,13 +160,21 @@ class SendStaffMessage:
             NotFound: no such chat in the clinic.
             ValidationError: empty or too long text; a caption without an attachment, too
                 long, or for audio; text and an attachment together; an unknown
-                ``media_id``; an inactive or removed channel.
-            WindowClosed: the patient has not written in the last 24 hours.
+                ``media_id``; an inactive or removed channel; a template with text or a
+                file, one the channel does not have (``template.name``), or not one valid
+                value per placeholder (``template.parameters``).
+            WindowClosed: the patient has not written in the last 24 hours (text and files).
         """
         kind = MessageKind.TEXT
         media: MediaRef | None = None
         body: str | None = None
-        if command.media_id is not None:
+        if command.template is not None:
+            kind = MessageKind.TEMPLATE
+            if command.text.strip() or command.media_id is not None or command.caption:
+                raise ValidationError(
+                    "send a template alone, without text or a file", field="template"
+                )
+        elif command.media_id is not None:
             kind, media, body = await self._media(command)
         else:
             if command.caption is not None:
@@ -163,7 +196,12 @@ class SendStaffMessage:
                     "the chat's channel is inactive or was removed", channel_id=channel.id
                 )
             now = self.clock.now()
-            if not chat.window_open(now):
+            text, extra = body, {}
+            if command.template is not None:
+                template = channel.template(command.template, command.template_language)
+                text = template.render(command.template_parameters)
+                extra = template_extra(template, command.template_parameters)
+            elif not chat.window_open(now):
                 raise WindowClosed(
                     "the patient's 24-hour service window is closed; WhatsApp only delivers an "
                     "approved template message until the patient writes again",
@@ -179,8 +217,9 @@ class SendStaffMessage:
                 author=Author.STAFF,
                 author_id=command.author_id,
                 kind=kind,
-                body=body,
+                body=text,
                 media=media,
+                extra=extra,
                 status=DeliveryStatus.PENDING,
                 history=[StatusChange(DeliveryStatus.PENDING, now)],
                 created_at=now,
@@ -216,7 +255,8 @@ class SendStaffMessage:
                     resource_type="message",
                     resource_id=message.id,
                     details={"chat_id": chat.id, "customer_id": chat.customer_id}
-                    | ({"media_id": command.media_id} if command.media_id is not None else {}),
+                    | ({"media_id": command.media_id} if command.media_id is not None else {})
+                    | ({"template": command.template} if command.template is not None else {}),
                 )
             )
             await uow.commit()

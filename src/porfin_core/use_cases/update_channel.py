@@ -19,6 +19,7 @@ from porfin_core.use_cases._channels import (
     clinic_channel,
     discard_secrets,
     read_settings,
+    read_templates,
     store_secrets,
 )
 from porfin_core.use_cases._transaction import transact
@@ -42,6 +43,8 @@ class ChangeChannel:
             written anew), None removes an optional one.
         settings_provider: The provider ``settings`` were written for, when the caller says
             (the API's ``cloud_api``/``evolution`` objects); it must be the channel's.
+        templates: A new list of approved templates (``name``, ``body``, optional
+            ``language``) replacing the channel's; None: no change, empty: none.
         viewer: Who asks, with their role (None: the system, which may do everything).
         actor: Who asks and from where, for the audit record (default: the viewer, else
             Porfin itself).
@@ -54,6 +57,7 @@ class ChangeChannel:
     phone: str | None = None
     settings: dict[str, str | None] = attrs.field(factory=dict)
     settings_provider: str | None = None
+    templates: list[dict[str, str | None]] | None = None
     viewer: Principal | None = None
     actor: Actor | None = None
 
@@ -65,6 +69,9 @@ def _audit_details(command: ChangeChannel, channel: Channel) -> dict[str, str]:
         "active": str(command.active).lower() if command.active is not None else None,
         "phone": channel.phone if command.phone is not None else None,
         "settings": ",".join(sorted(command.settings)) or None,
+        "templates": ",".join(f"{t.name}:{t.language}" for t in channel.templates)
+        if command.templates is not None
+        else None,
     }
     return {key: value for key, value in details.items() if value is not None}
 
@@ -88,10 +95,12 @@ class UpdateChannel:
         viewer = command.viewer
         if viewer is None:
             return
-        manages = command.phone is not None or bool(command.settings)
+        manages = (
+            command.phone is not None or bool(command.settings) or command.templates is not None
+        )
         if manages and not allows(viewer.role, Permission.CHANNELS_MANAGE):
             raise Forbidden(
-                "changing a channel's number, provider settings or credentials needs "
+                "changing a channel's number, provider settings, credentials or templates needs "
                 "channels.manage",
                 permission=Permission.CHANNELS_MANAGE.value,
             )
@@ -108,7 +117,8 @@ class UpdateChannel:
             Forbidden: the viewer's role may not make one of the changes.
             NotFound: no such channel in the clinic.
             ValidationError: bad name, settings for another provider, a setting the
-                provider does not have, an invalid value, removing a required setting.
+                provider does not have, an invalid value, removing a required setting; a
+                template WhatsApp would not take, or templates on an Evolution number.
             InvalidPhoneNumber: ``phone`` is not a phone number.
             InvalidStateTransition: the channel was removed.
             Conflict: another live channel of the clinic has the new number or account.
@@ -123,6 +133,7 @@ class UpdateChannel:
                 field=str(command.settings_provider),
             )
         settings = read_settings(provider, command.settings)
+        templates = read_templates(command.templates) if command.templates is not None else None
         refs = await store_secrets(self.secrets, self.ids, settings)
 
         async def work(uow: UnitOfWork) -> tuple[Channel, list[SecretRef]]:
@@ -142,6 +153,8 @@ class UpdateChannel:
                         replaced.append(old)
                 else:
                     channel.configure(setting, value)
+            if templates is not None:
+                channel.set_templates(templates)
             if phone is not None or settings:
                 check_distinct(channel, await uow.channels.list(channel.clinic_id))
             await uow.channels.save(channel)

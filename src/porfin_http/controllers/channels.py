@@ -18,7 +18,14 @@ from porfin_http.actors import actor_of
 from porfin_http.auth import BEARER, needs, principal_of
 from porfin_http.deps import Services
 from porfin_http.problems import problems
-from porfin_http.schemas import ChannelIn, ChannelOut, ChannelPatch, provider_settings
+from porfin_http.schemas import (
+    ChannelIn,
+    ChannelOut,
+    ChannelPatch,
+    TemplateIn,
+    TemplateOut,
+    provider_settings,
+)
 
 
 def _clinic_id(request: Request[Any, Any, Any]) -> str:
@@ -29,6 +36,12 @@ def _present(request: Request[Any, Any, Any], channel: Channel) -> ChannelOut:
     # Even the last four characters of a credential are for those who manage credentials.
     hints = allows(principal_of(request).role, Permission.CHANNELS_MANAGE)
     return ChannelOut.of(channel, show_hints=hints)
+
+
+def _templates(templates: list[TemplateIn] | None) -> list[dict[str, str | None]] | None:
+    if templates is None:
+        return None
+    return [{"name": t.name, "language": t.language, "body": t.body} for t in templates]
 
 
 def _settings_of(data: ChannelIn | ChannelPatch) -> tuple[str | None, dict[str, str | None]]:
@@ -98,6 +111,7 @@ class ChannelController(Controller):
                 provider=data.provider,
                 phone=data.phone,
                 settings={k: v for k, v in settings.items() if v is not None},
+                templates=_templates(data.templates) or [],
                 actor=actor_of(request),
             )
         )
@@ -124,7 +138,7 @@ class ChannelController(Controller):
         "/{channel_id:str}",
         summary="Change a channel",
         description="`name`, `active`: managers and administrators (`channels.operate`). "
-        "`phone` and the provider's settings and credentials: administrators only "
+        "`phone`, the provider's settings and credentials, and `templates`: administrators only "
         "(`channels.manage`; `403` otherwise). A removed channel cannot change (`409`).",
         opt=needs(Permission.CHANNELS_OPERATE),
         responses=problems(400, 401, 403, 404, 409, 422),
@@ -146,11 +160,32 @@ class ChannelController(Controller):
                 phone=data.phone,
                 settings=settings,
                 settings_provider=settings_provider,
+                templates=_templates(data.templates),
                 viewer=principal_of(request),
                 actor=actor_of(request),
             )
         )
         return _present(request, channel)
+
+    @get(
+        "/{channel_id:str}/templates",
+        summary="The channel's templates",
+        description="The approved WhatsApp templates staff may send through the number "
+        "(`POST /api/v1/chats/{chat_id}/messages` with `template`), also once a patient's "
+        "24-hour window has closed: name, language, body with its `{{1}}`... placeholders "
+        "and how many values they take. For whoever writes to patients, secretaries "
+        "included.",
+        opt=needs(Permission.CHATS_OWN),
+        responses=problems(401, 403, 404),
+    )
+    async def list_templates(
+        self,
+        request: Request[Any, Any, Any],
+        container: NamedDependency[Services],
+        channel_id: FromPath[str],
+    ) -> list[TemplateOut]:
+        templates = await container.list_channel_templates()(_clinic_id(request), channel_id)
+        return [TemplateOut.of(t) for t in templates]
 
     @delete(
         "/{channel_id:str}",

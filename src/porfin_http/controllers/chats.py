@@ -60,7 +60,8 @@ class ChatController(Controller):
     @get(
         "/",
         summary="List chats",
-        description="Most recent activity first, filtered and searched; cursor pagination.",
+        description="Most recent activity first (with `waiting=true`: the chats waiting "
+        "for a person, oldest wait first), filtered and searched; cursor pagination.",
         opt=needs(Permission.CHATS_OWN),
         responses=problems(400, 401, 403, 422),
     )
@@ -73,6 +74,13 @@ class ChatController(Controller):
         assignee: Annotated[str | None, Parameter(description="Staff user id in charge.")] = None,
         unassigned: Annotated[bool, Parameter()] = False,
         unread: Annotated[bool, Parameter()] = False,
+        waiting: Annotated[
+            bool,
+            Parameter(
+                description="Only chats waiting for a person to answer, oldest wait first "
+                "(`waiting_since`) instead of by recency."
+            ),
+        ] = False,
         q: Annotated[
             str | None,
             Parameter(max_length=200, description="Search name, phone or message text."),
@@ -88,6 +96,7 @@ class ChatController(Controller):
                 assignee_id=assignee,
                 unassigned=unassigned,
                 unread=unread,
+                waiting=waiting,
                 search=q,
                 limit=limit,
                 cursor=cursor,
@@ -228,7 +237,10 @@ class ChatController(Controller):
         summary="Send a message",
         description="A text (`text`), or a file uploaded with `POST /api/v1/media` "
         "(`media_id`, optional `caption`), which becomes an image, audio, video or document "
-        "message. Inside the 24-hour window only (`window_closed` otherwise). The message "
+        "message: inside the 24-hour window only (`window_closed` otherwise). Or one of the "
+        "channel's approved templates (`template`: `name`, `language`, `parameters`), also "
+        "once the window has closed; an unknown template or not one value per placeholder "
+        "is `422`. The message "
         "is stored as pending and handed to the channel; the response shows the outcome "
         "(`sent`, or `failed` with the provider's error).",
         opt=needs(Permission.CHATS_OWN),
@@ -249,6 +261,9 @@ class ChatController(Controller):
                 text=data.text or "",
                 media_id=data.media_id,
                 caption=data.caption,
+                template=data.template.name if data.template else None,
+                template_language=data.template.language if data.template else None,
+                template_parameters=list(data.template.parameters) if data.template else [],
                 viewer=principal_of(request),
                 actor=actor_of(request),
             )
