@@ -51,6 +51,8 @@ class Settings:
         firestore_root: Optional prefix of every top-level collection (isolates installations).
         log_level: ``debug``, ``info``, ``warning`` or ``error``.
         log_format: ``console`` (human) or ``json`` (one object per line).
+        log_file: Append logs to this file instead of standard output/error (the terminal
+            inbox's embedded server sets it, so logs never draw over the screen).
         access_log: Log one line per HTTP request (``http.request``).
         cors_origins: Origins allowed to call the API from a browser (none: no CORS).
         hsts_max_age: ``Strict-Transport-Security`` max-age in seconds (0: header off).
@@ -98,8 +100,9 @@ class Settings:
         job_worker_concurrency: Durable jobs each process runs at once (``porfin serve``'s
             workers, ``porfin worker``); 0 turns the process's job worker off.
         job_poll_seconds: Seconds between two looks of an idle job worker for due jobs.
-        openai_api_key: OpenAI (or compatible server) API key; unset: no OpenAI, the AI runs
-            on the offline engine and voice notes go to a person (docs/openai.md).
+        openai_api_key: OpenAI (or compatible server) API key; unset: the key ``porfin init``
+            kept in ``<data_dir>/openai-api-key``, if any; else no OpenAI, the AI runs on the
+            offline engine and voice notes go to a person (docs/openai.md).
         openai_base_url: The OpenAI-compatible API's root (Azure OpenAI v1, Ollama, vLLM...).
         openai_model: Chat model of assistants that name none.
         openai_fallback_model: Model tried when the chat model keeps failing (unset: none).
@@ -123,6 +126,7 @@ class Settings:
     firestore_root: str = ""
     log_level: str = "info"
     log_format: str = "console"
+    log_file: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
     access_log: bool = False
     cors_origins: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     hsts_max_age: int = 0
@@ -193,6 +197,12 @@ class Settings:
     def media_dir(self) -> Path:
         """Where uploaded and received attachments are kept (the local media store)."""
         return self.data_dir / "media"
+
+    @property
+    def openai_key_path(self) -> Path:
+        """Where ``porfin init`` keeps the OpenAI API key it was given (mode 0600); read when
+        ``openai_api_key`` is not set otherwise."""
+        return self.data_dir / "openai-api-key"
 
     @property
     def secrets_dir(self) -> Path:
@@ -271,7 +281,7 @@ def _coerce(name: str, raw: Any) -> Any:
             if str(raw).lower() not in _CHOICES[name]:
                 raise ValueError(raw)
             return str(raw).lower()
-        if name == "data_dir":
+        if name in ("data_dir", "log_file"):
             return Path(os.path.expanduser(str(raw)))
         if not isinstance(raw, str):
             raise ValueError(raw)
@@ -344,4 +354,23 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     for name, raw in overrides.items():
         if raw is not None:
             values[name] = _coerce(name, raw)
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.openai_api_key is None:
+        key = _read_kept_key(settings.openai_key_path)
+        if key:
+            settings = attrs.evolve(settings, openai_api_key=key)
+    return settings
+
+
+def _read_kept_key(path: Path) -> str | None:
+    """The key kept in ``path`` by ``porfin init``, or None when there is no such file.
+
+    Raises:
+        ValidationError: the file exists but cannot be read.
+    """
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ValidationError(f"cannot read {path}: {exc}", field="openai_api_key") from exc

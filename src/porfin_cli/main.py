@@ -11,10 +11,15 @@ from porfin_cli import (
     appointments,
     assistant,
     audit,
+    backup,
     calendar,
     charges,
     chats,
+    completion,
     customers,
+    doctor,
+    export,
+    init,
     kb,
     pix,
     professionals,
@@ -32,7 +37,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-app.command("init")(serve.init)
+app.command("init")(init.init)
+app.command("doctor")(doctor.doctor)
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.command("simulate")(simulate.simulate)
@@ -50,6 +56,22 @@ app.add_typer(kb.app, name="kb")
 app.add_typer(assistant.app, name="assistant")
 app.add_typer(professionals.app, name="professionals")
 app.add_typer(appointment_types.app, name="appointment-types")
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
+app.add_typer(export.app, name="export")
+app.command("completion")(completion.completion)
+
+
+def _add_plugin_commands() -> None:
+    """Commands other packages add through the ``porfin.commands`` entry point (``porfin
+    inbox``, from porfin_tui): loaded by name, so the shells stay independent."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="porfin.commands"):
+        app.command(entry.name)(entry.load())
+
+
+_add_plugin_commands()
 
 
 def main() -> None:

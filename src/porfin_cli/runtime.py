@@ -3,7 +3,6 @@ printed as one line on stderr with a non-zero exit."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -98,6 +97,8 @@ def settings_for(data_dir: Path | None) -> Settings:
 
 def run_local(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> T:
     """Run ``work`` against the local installation (storage opened, events dispatched)."""
+    import asyncio
+
     import attrs
 
     import porfin_adapters.container as composition

@@ -1,4 +1,5 @@
-"""``porfin init`` and ``porfin serve``: set up the embedded installation and run the API."""
+"""``porfin serve``: set up the embedded installation and run the API (``porfin init``, the
+onboarding, lives in init.py)."""
 
 from __future__ import annotations
 
@@ -21,35 +22,18 @@ DataDir = Annotated[
 ]
 
 
-def _set_up(
-    data_dir: Path | None, clinic_name: str | None = None
-) -> tuple[Settings, Installation, str, bool]:
+def _set_up(data_dir: Path | None) -> tuple[Settings, Installation, str, bool]:
     """Create (or find) the installation; returns it with the admin token."""
     from porfin_adapters.tokens import ensure_admin_token
 
     settings = settings_for(data_dir)
 
     async def work(container: Container) -> Installation:
-        set_up = container.set_up_installation()
-        return await (set_up(clinic_name) if clinic_name else set_up())
+        return await container.set_up_installation()()
 
     installation = run_local(settings, work)
     token, token_created = ensure_admin_token(settings)
     return settings, installation, token, token_created or installation.created
-
-
-def init(
-    data_dir: DataDir = None,
-    clinic_name: Annotated[
-        str | None, typer.Option("--clinic-name", help="Nome da clínica.")
-    ] = None,
-) -> None:
-    """Cria o banco de dados, a clínica e o canal simulador (se ainda não existem)."""
-    settings, installation, token, created = _set_up(data_dir, clinic_name)
-    typer.echo(f"Instalação {'criada' if created else 'já existia'} em {settings.data_dir}")
-    typer.echo(f"Clínica: {installation.clinic.name} ({installation.clinic.id})")
-    typer.echo(f"Canal simulador: {installation.channel.id}")
-    typer.echo(f"Token de administrador: {token}")
 
 
 def _check_free(host: str, port: int, url: str) -> None:

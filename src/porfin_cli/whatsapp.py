@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -95,7 +94,7 @@ def connect(
                 if state == "open":
                     break
                 typer.echo(".", nl=False)
-                await asyncio.sleep(interval)
+                await _sleep(interval)
             typer.echo("")
         finally:
             await client.aclose()
@@ -254,3 +253,9 @@ def status(
     for row in rows:
         for line in _status_lines(row, now, zone):
             typer.echo(line)
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio  # not at import time: ``porfin --help`` stays fast
+
+    await asyncio.sleep(seconds)

@@ -8,7 +8,6 @@ through the store.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -19,6 +18,8 @@ from porfin_cli.runtime import porfin_errors, settings_for
 from porfin_cli.serve import DataDir
 
 if TYPE_CHECKING:
+    import asyncio
+
     from porfin_adapters.container import Container
     from porfin_adapters.settings import Settings
 
@@ -49,6 +50,8 @@ def _worker_settings(settings: Settings) -> Settings:
 
 
 async def _main(settings: Settings) -> None:
+    import asyncio
+
     import porfin_adapters.container as composition
 
     container = composition.create_container(settings)
@@ -74,6 +77,8 @@ async def _main(settings: Settings) -> None:
 
 def worker(data_dir: DataDir = None) -> None:
     """Executa o trabalho em segundo plano (tarefas agendadas, envios, eventos) sem a API."""
+    import asyncio
+
     from porfin_adapters.logs import configure_logging
 
     settings = _worker_settings(settings_for(data_dir))

@@ -7,6 +7,8 @@ the payloads in ``../shared/fixtures/whatsapp_cloud``:
   shape (a send, or a mark-as-read), records it, answers ``send_message_success_response``
   with a fresh ``wamid`` (or ``mark_as_read_response``);
 - ``POST /{version}/{phone_number_id}/media``: multipart upload, answers ``{"id": ...}``;
+- ``GET /{version}/{phone_number_id}``: the number's description, for numbers added with
+  :meth:`GraphApiFake.add_phone_number` (how Porfin checks a token and number id);
 - ``GET /{version}/{media_id}``: ``media_retrieve_url_response`` with a download URL on this
   server; ``GET /download/{media_id}``: the bytes (token required); a media id made to
   expire (:meth:`GraphApiFake.expire`) answers ``404`` with Graph's error for an object that
@@ -139,6 +141,9 @@ class GraphApiFake:
         """(``biz_opaque_callback_data``, the ``wamid`` answered) of every accepted send."""
         self.files: dict[str, StoredFile] = {}
         self.expired: set[str] = set()
+        self.phone_numbers: dict[str, dict[str, Any]] = {}
+        """Business phone numbers ``GET /{version}/{phone_number_id}`` describes (see
+        :meth:`add_phone_number`)."""
         self._failures: deque[tuple[int, Any]] = deque()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -176,6 +181,19 @@ class GraphApiFake:
             self.files[media_id] = StoredFile(
                 data, mime_type, sha256 or digest, len(data) if file_size is None else file_size
             )
+
+    def add_phone_number(
+        self, phone_number_id: str, display: str = "+55 11 3333-4444", name: str = "Clínica"
+    ) -> None:
+        """Make ``GET /{version}/{phone_number_id}`` answer the number (as Meta does for a
+        business phone number the token may read)."""
+        with self._lock:
+            self.phone_numbers[phone_number_id] = {
+                "verified_name": name,
+                "display_phone_number": display,
+                "quality_rating": "GREEN",
+                "code_verification_status": "VERIFIED",
+            }
 
     def expire(self, media_id: str) -> None:
         """Make ``media_id`` unknown to the fake, as Meta's webhook media ids are after 7 days."""
@@ -290,6 +308,9 @@ class GraphApiFake:
             if refused is not None:
                 return refused
             fake._record(request)
+            number = fake.phone_numbers.get(media_id)
+            if number is not None:
+                return Response({**number, "id": media_id})
             if media_id in fake.expired:
                 return Response(_no_such_object(media_id), status_code=404)
             stored = fake.files.get(media_id)

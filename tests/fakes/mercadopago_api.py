@@ -8,6 +8,7 @@ It speaks the documented wire format (reference §4.2, ``../shared/fixtures/merc
   ``payment_pix_response_openapi_fixture.json`` plus ``point_of_interaction`` as in the
   devsite excerpt, with a BR Code whose CRC is right and a real QR PNG. The same
   idempotency key answers the same payment (never a second one);
+- ``GET /users/me``: the account of the token (how Porfin checks it);
 - ``GET /v1/payments/{id}``; ``PUT /v1/payments/{id}`` with ``{"status": "cancelled"}``
   (a pending payment only; 400 otherwise);
 - errors in Mercado Pago's shape ``{"message", "error", "status", "cause": [...]}``;
@@ -240,6 +241,8 @@ class MercadoPagoFake:
                 status, body = self._failures.pop(0)
                 return status, body, False
         parts = r.path.strip("/").split("/")
+        if parts == ["users", "me"] and r.method == "GET":
+            return 200, {"id": 123456789, "nickname": "TESTCLINICA", "site_id": "MLB"}, False
         if parts == ["v1", "payments"] and r.method == "POST":
             return self._create(r)
         if len(parts) == 3 and parts[:2] == ["v1", "payments"]:

@@ -15,6 +15,7 @@ It speaks the wire format of the two endpoints Porfin's adapters use (reference
   one ``chat.completion`` for a plain request.
 - ``POST /v1/audio/transcriptions``: multipart ``file`` + ``model`` (+ ``language``,
   ``prompt``); answers ``{"text": ..., "usage": ...}``.
+- ``GET /v1/models``: checks the bearer key, answers a short model list.
 - ``POST /v1/embeddings``: ``model`` and ``input`` (a string or a list of up to 2048 non-empty
   strings; 400 otherwise, as OpenAI), ``dimensions``, ``encoding_format`` (``float`` or
   ``base64``); answers ``{"object": "list", "data": [{"embedding": ...}], ...}`` with
@@ -66,6 +67,21 @@ API_KEY = "sk-porfin-fake-0123456789abcdef"
 CHAT = "/v1/chat/completions"
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
 EMBEDDINGS = "/v1/embeddings"
+MODELS = "/v1/models"
+MODELS_LIST: dict[str, Any] = {
+    "object": "list",
+    "data": [
+        {"id": "gpt-4.1-mini", "object": "model", "created": 1744316542, "owned_by": "system"},
+        {
+            "id": "gpt-4o-mini-transcribe",
+            "object": "model",
+            "created": 1742068463,
+            "owned_by": "system",
+        },
+    ],
+}
+"""``GET /v1/models``: the key's models (what ``porfin init``/``porfin doctor`` ask to check a
+key cheaply)."""
 EMBEDDING_DIMENSIONS = 256
 """The fake's vector length when the request names none (OpenAI's small model gives 1536)."""
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
@@ -593,6 +609,10 @@ class OpenAIApiFake:
         with self._lock:
             self.requests.append(recorded)
 
+        if scope["method"] == "GET" and scope["path"] == MODELS:
+            if headers.get("authorization") != f"Bearer {self.api_key}":
+                return await _send_json(send, 401, FAILURES[401])
+            return await _send_json(send, 200, MODELS_LIST)
         if scope["method"] != "POST" or scope["path"] not in self._queues:
             return await _send_json(send, 404, _error("Not found", "invalid_request_error", None))
         if headers.get("authorization") != f"Bearer {self.api_key}":

@@ -247,6 +247,16 @@ class AsaasGateway:
         """Close pooled connections."""
         await self.client.aclose()
 
+    async def verify_credentials(self) -> dict[str, Any]:
+        """Ask Asaas for one customer: the cheapest call that proves the API key works.
+
+        Raises:
+            GatewayError: the key was refused (401), or Asaas failed or did not answer.
+        """
+        return await self.client.call(
+            "GET", "customers", operation="verify_credentials", params={"limit": "1"}
+        )
+
     # -- charges ------------------------------------------------------------------------
 
     async def create_charge(self, request: ChargeRequest) -> GatewayCharge:

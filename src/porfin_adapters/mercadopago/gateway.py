@@ -155,6 +155,19 @@ class MercadoPagoGateway:
         """Close pooled connections (the container's ``stop``)."""
         await self._http.aclose()
 
+    async def verify_credentials(self) -> dict[str, Any]:
+        """``GET /users/me``: the account the access token belongs to, the cheapest call that
+        proves the token works.
+
+        Raises:
+            GatewayError: the token was refused (401/403), or Mercado Pago failed or did not
+                answer.
+        """
+        answer: dict[str, Any] = await self._call(
+            "GET", "/users/me", operation="verify_credentials"
+        )
+        return answer
+
     async def _call(
         self,
         method: str,
