@@ -8,6 +8,8 @@ renderer, at the ``log_level`` and in the ``log_format`` of the settings.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import TextIO
 
 import structlog
 
@@ -31,9 +33,18 @@ def configure_logging(settings: Settings) -> None:
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
+        logger_factory=(
+            structlog.WriteLoggerFactory(file=_log_file(settings.log_file))
+            if settings.log_file
+            else structlog.PrintLoggerFactory()
+        ),
     )
     # Standard-library records go to standard error, as before, in the same format.
-    handler = logging.StreamHandler()
+    handler = (
+        logging.StreamHandler(_log_file(settings.log_file))
+        if settings.log_file
+        else logging.StreamHandler()
+    )
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
@@ -47,3 +58,14 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def _log_file(path: Path) -> TextIO:
+    """The log file, opened once for appending (line-buffered)."""
+    if path not in _OPEN_LOGS:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _OPEN_LOGS[path] = path.open("a", encoding="utf-8", buffering=1)
+    return _OPEN_LOGS[path]
+
+
+_OPEN_LOGS: dict[Path, TextIO] = {}

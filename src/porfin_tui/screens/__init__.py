@@ -1,0 +1,1 @@
+"""The inbox's screens: login, conversas (inbox), agenda, painel (dashboard), ajuda (help)."""
