@@ -87,6 +87,7 @@ class InboxApp(App[None]):
         Binding("f2", "switch_mode('inbox')", "Conversas"),
         Binding("f3", "switch_mode('agenda')", "Agenda"),
         Binding("f4", "switch_mode('dashboard')", "Painel"),
+        Binding("f10", "log_out", "Encerrar sessão"),
         Binding("ctrl+q", "quit", "Sair", priority=True),
     ]
 
@@ -147,7 +148,12 @@ class InboxApp(App[None]):
         if self.live:
             self.listen()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No screen but the login before logging in (their keys are not even shown)."""
+        return self.api.logged_in or action not in ("switch_mode", "log_out")
+
     async def action_log_out(self) -> None:
+        """End the session (the kept login is forgotten) and close the inbox."""
         await self.api.log_out()
         self.exit()
 

@@ -33,3 +33,28 @@ async def test_a_wrong_password_is_said_in_portuguese(live_api):
         await pilot.pause()
         assert isinstance(app.screen, LoginScreen)
         assert "incorretos" in str(app.screen.query_one("#login-error", Label).render())
+
+
+async def test_before_logging_in_no_other_screen_opens(live_api):
+    app = live_api.app(live=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("f3", "f2")
+        assert isinstance(app.screen, LoginScreen)
+
+
+async def test_logging_out_forgets_the_session_and_closes(live_api, tmp_path):
+    from porfin_tui.api import Api
+    from porfin_tui.app import InboxApp
+    from porfin_tui.session import SessionStore
+
+    sessions = SessionStore(tmp_path / "sessions.json")
+    app = InboxApp(Api(live_api.url, sessions), clock=live_api.clock.now, live=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.api.log_in(SECRETARY, PASSWORD)
+        app.start()
+        await pilot.pause()
+        assert sessions.load(live_api.url)
+        await pilot.press("f10")
+        await app.workers.wait_for_complete()
+    assert sessions.load(live_api.url) is None

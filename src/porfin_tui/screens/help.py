@@ -27,7 +27,20 @@ KEY_NAMES = {
 
 
 def _key(key: str) -> str:
-    return "+".join(KEY_NAMES.get(part, part.upper()) for part in key.split("+"))
+    """``ctrl+o`` -> ``Ctrl+O``, ``f5`` -> ``F5``, ``n`` -> ``n`` (``N`` would read as Shift+N)."""
+
+    def name(part: str) -> str:
+        if part in KEY_NAMES:
+            return KEY_NAMES[part]
+        return part if len(part) == 1 else part.capitalize() if part in MODIFIERS else part.upper()
+
+    parts = key.split("+")
+    if len(parts) > 1:  # the key after a modifier is shown in capitals, as on the keyboard
+        return "+".join([*(name(p) for p in parts[:-1]), name(parts[-1]).upper()])
+    return name(parts[0])
+
+
+MODIFIERS = ("ctrl", "shift", "alt")
 
 
 class HelpScreen(ModalScreen[None]):
