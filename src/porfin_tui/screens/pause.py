@@ -71,7 +71,8 @@ class _AskDialog(ModalScreen[object]):
         self.answer(event.value.strip())
 
     def answer(self, value: str) -> None:
-        raise NotImplementedError
+        """Each dialog checks the value: ``dismiss`` with what it means, or ``fail`` why not."""
+        raise NotImplementedError(f"{type(self).__name__} must say what an answer means")
 
 
 class PauseDialog(_AskDialog):
