@@ -60,6 +60,7 @@ _SKIPPED = {
     "porfin.db-shm",
     "porfin.db-journal",
     "porfin.db.checkpoint-lock",
+    "porfin.db.write-lock",
     "prometheus",
 }
 _SKIPPED_PREFIXES = (WORK_PREFIX, ".tmp-", "porfin-backup-")

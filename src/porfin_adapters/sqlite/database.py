@@ -162,6 +162,7 @@ class SqliteDatabase:
         self._queue: asyncio.Queue[tuple[list[Write], asyncio.Future[None]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._checkpoint_lock: IO[bytes] | None = None
+        self._write_turn: IO[bytes] | None = None
         self._index_due = 0.0
 
     async def open(self) -> None:
@@ -177,6 +178,9 @@ class SqliteDatabase:
         # The writer never sleeps inside SQLite's busy handler (which would block the event
         # loop in steps of whole milliseconds): ``_begin`` retries on the loop instead.
         self._writer.execute("PRAGMA busy_timeout=0")
+        if self.path != ":memory:":
+            # Held for the process life; flock on it decides which process writes next.
+            self._write_turn = _open_lock_file(self.path + ".write-lock")
         self._reader = _connect(self.path)
         self._tasks = [
             asyncio.create_task(self._write_loop(), name="sqlite-writer"),
@@ -197,6 +201,9 @@ class SqliteDatabase:
         for conn in (self._writer, self._reader):
             if conn is not None:
                 conn.close()
+        if self._write_turn is not None:
+            self._write_turn.close()
+            self._write_turn = None
         if self._checkpoint_lock is not None:
             self._checkpoint_lock.close()
             self._checkpoint_lock = None
@@ -240,6 +247,35 @@ class SqliteDatabase:
                     self._queue.task_done()
 
     async def _commit_batch(self, batch: list[tuple[list[Write], asyncio.Future[None]]]) -> None:
+        await self._take_write_turn()
+        try:
+            await self._commit_batch_in_turn(batch)
+        finally:
+            self._give_write_turn()
+
+    async def _take_write_turn(self) -> None:
+        """Wait for this process's turn to write among the Porfin processes on this file.
+
+        SQLite's own lock is polled (``_begin``), and a poller whose event loop is busy
+        serving requests wakes late: the other API worker would take the lock again and
+        again while this one's commits wait tens of milliseconds. An flock is handed over by
+        the kernel as soon as it is released, so the workers take turns. Other programs (the
+        ``sqlite3`` shell) still only meet SQLite's lock, which ``_begin`` waits for.
+        """
+        if self._write_turn is None:
+            return
+        try:
+            fcntl.flock(self._write_turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            await asyncio.to_thread(fcntl.flock, self._write_turn, fcntl.LOCK_EX)
+
+    def _give_write_turn(self) -> None:
+        if self._write_turn is not None:
+            fcntl.flock(self._write_turn, fcntl.LOCK_UN)
+
+    async def _commit_batch_in_turn(
+        self, batch: list[tuple[list[Write], asyncio.Future[None]]]
+    ) -> None:
         try:
             await self._begin()
         except StorageUnavailable as exc:
@@ -369,6 +405,11 @@ def _fail(batch: list[tuple[list[Write], asyncio.Future[None]]], error: Exceptio
     for _, future in batch:
         if not future.done():
             future.set_exception(error)
+
+
+def _open_lock_file(path: str) -> IO[bytes]:
+    """A lock file, created if missing, held open by the caller."""
+    return open(path, "a+b")  # the caller holds it for the process life
 
 
 def _take_checkpoint_lock(path: str) -> IO[bytes] | None:

@@ -1,0 +1,56 @@
+"""Porfin processes on one SQLite file take turns to write (an flock on ``.write-lock``), so a
+worker whose event loop is busy is not starved of SQLite's lock by the other one."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+
+from porfin_adapters.sqlite.database import SqliteDatabase
+
+
+def _insert(value: str):
+    def write(conn) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS turns (value TEXT NOT NULL)")
+        conn.execute("INSERT INTO turns (value) VALUES (?)", (value,))
+
+    return write
+
+
+async def test_a_writer_waits_for_the_turn_then_commits(tmp_path):
+    path = tmp_path / "porfin.db"
+    first, second = SqliteDatabase(path), SqliteDatabase(path)
+    await first.open()
+    await second.open()
+    try:
+        # Another process's turn: the lock file held by a third open file description.
+        with open(f"{path}.write-lock", "a+b") as other:  # noqa: ASYNC230 - a local file
+            fcntl.flock(other, fcntl.LOCK_EX)
+            waiting = asyncio.create_task(second.apply([_insert("after the turn")]))
+            await asyncio.sleep(0.05)
+            assert not waiting.done()
+            fcntl.flock(other, fcntl.LOCK_UN)
+            await asyncio.wait_for(waiting, 5)
+        rows = second.reader.execute("SELECT value FROM turns").fetchall()
+        assert [row[0] for row in rows] == ["after the turn"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_two_writers_on_one_file_lose_nothing(tmp_path):
+    path = tmp_path / "porfin.db"
+    first, second = SqliteDatabase(path), SqliteDatabase(path)
+    await first.open()
+    await second.open()
+    try:
+        await first.apply([_insert("seed")])
+        await asyncio.gather(
+            *(first.apply([_insert(f"a{i}")]) for i in range(200)),
+            *(second.apply([_insert(f"b{i}")]) for i in range(200)),
+        )
+        count = first.reader.execute("SELECT count(*) FROM turns").fetchone()[0]
+    finally:
+        await first.close()
+        await second.close()
+    assert count == 401
