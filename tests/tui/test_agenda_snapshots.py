@@ -10,7 +10,15 @@ from porfin_tui.screens.agenda import AgendaScreen
 from porfin_tui.screens.booking import BookingDialog
 from porfin_tui.screens.charge import ChargeDialog
 from porfin_tui.screens.inbox import InboxScreen
-from tests.tui.agenda_seed import book, logged_in_app, seed_agenda, set_pix_key, until
+from porfin_tui.screens.waitlist import WaitlistScreen
+from tests.tui.agenda_seed import (
+    book,
+    logged_in_app,
+    seed_agenda,
+    set_pix_key,
+    text_of,
+    until,
+)
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 
@@ -127,6 +135,26 @@ def test_charge_dialog(snap_compare, live_api, size):
             ),
         )
         await pilot.press(*"150,00", "enter", *"Sinal da limpeza")
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_waitlist(snap_compare, live_api, size):
+    seeded = busy_day(live_api)
+    live_api.admin(
+        "POST",
+        "/api/v1/waitlist",
+        {"customer_id": seeded["joao"], "type_id": seeded["type_id"], "periods": ["manha"]},
+    )
+    app = logged_in_app(live_api)
+
+    async def run_before(pilot) -> None:
+        await to_agenda(app, pilot)
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, WaitlistScreen))
+        await until(pilot, lambda: "João Pereira" in text_of(app))
         await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -58,3 +58,38 @@ async def test_logging_out_forgets_the_session_and_closes(live_api, tmp_path):
         await pilot.press("f10")
         await app.workers.wait_for_complete()
     assert sessions.load(live_api.url) is None
+
+
+def _enrol_two_step(live_api):
+    """The secretary turns two-step verification on; returns her authenticator."""
+    import httpx
+    import pyotp
+
+    with httpx.Client(base_url=live_api.url) as http:
+        tokens = http.post("/api/v1/auth/login", json={"email": SECRETARY, "password": PASSWORD})
+        session = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        secret = http.post("/api/v1/me/mfa/totp", headers=session).json()["secret"]
+        totp = pyotp.TOTP(secret)
+        code = {"code": totp.at(live_api.clock.now())}
+        http.post("/api/v1/me/mfa/totp/confirm", json=code, headers=session).raise_for_status()
+    live_api.clock.advance(seconds=30)  # the enrolment spent the current code
+    return totp
+
+
+async def test_an_account_with_two_step_verification_is_asked_for_the_code(live_api):
+    totp = _enrol_two_step(live_api)
+    app = live_api.app(live=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#email", Input).value = SECRETARY
+        app.screen.query_one("#password", Input).value = PASSWORD
+        await pilot.press("enter", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        otp = app.screen.query_one("#otp", Input)
+        assert otp.display and otp.has_focus
+        assert "autenticador" in str(app.screen.query_one("#login-error", Label).render())
+        await pilot.press(*totp.at(live_api.clock.now()), "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, InboxScreen)
