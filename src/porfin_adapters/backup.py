@@ -294,6 +294,30 @@ def _manifest(
     }
 
 
+def _pack(
+    data_dir: Path,
+    destination: Path,
+    store: tuple[Path, str],
+    taken: BackupResult,
+    progress: Progress | None,
+) -> BackupResult:
+    """Write the archive: the storage's copy (``store``: file, member name), the data
+    directory's files and the manifest of ``taken``; returns ``taken`` with files and size."""
+    store_file, store_member = store
+    files = data_files(data_dir, exclude=destination)
+    total = store_file.stat().st_size + sum(_size(path) for path, _ in files)
+    writer = _ArchiveWriter(destination, progress, total)
+    try:
+        writer.add_file(store_file, store_member)
+        count = sum(writer.add_file(path, name) for path, name in files)
+        manifest = _manifest(taken.storage, taken.created_at, taken.schema_version, taken.counts)
+        size = writer.finish(manifest)
+    except BaseException:
+        writer.abort()
+        raise
+    return attrs.evolve(taken, files=count, size=size)
+
+
 # -- reading archives -------------------------------------------------------------------------
 
 
@@ -625,25 +649,21 @@ class SqliteBackup:
                 version, counts = _inspect_database(snapshot)
             except InvalidBackup as exc:
                 raise StorageUnavailable(f"the database copy is damaged: {exc.message}") from exc
-            files = data_files(self._settings.data_dir, exclude=destination)
-            total = snapshot.stat().st_size + sum(_size(path) for path, _ in files)
-            writer = _ArchiveWriter(destination, progress, total)
-            try:
-                writer.add_file(snapshot, DB_MEMBER)
-                count = sum(writer.add_file(path, name) for path, name in files)
-                size = writer.finish(_manifest(self.storage, created_at, version, counts))
-            except BaseException:
-                writer.abort()
-                raise
-        return BackupResult(
-            path=destination,
-            storage=self.storage,
-            created_at=created_at,
-            schema_version=version,
-            counts=counts,
-            files=count,
-            size=size,
-        )
+            return _pack(
+                self._settings.data_dir,
+                destination,
+                (snapshot, DB_MEMBER),
+                BackupResult(
+                    path=destination,
+                    storage=self.storage,
+                    created_at=created_at,
+                    schema_version=version,
+                    counts=counts,
+                    files=0,
+                    size=0,
+                ),
+                progress,
+            )
 
     def restore(
         self, archive: Path, *, force: bool = False, progress: Progress | None = None
@@ -856,25 +876,21 @@ class FirestoreBackup:
                     counts = await _firestore_errors(self._export(client, out, lambda: None))
             finally:
                 await close_client(client)
-            files = data_files(self._settings.data_dir, exclude=destination)
-            total = documents.stat().st_size + sum(_size(path) for path, _ in files)
-            writer = _ArchiveWriter(destination, progress, total)
-            try:
-                writer.add_file(documents, FIRESTORE_MEMBER)
-                count = sum(writer.add_file(path, name) for path, name in files)
-                size = writer.finish(_manifest(self.storage, created_at, None, counts))
-            except BaseException:
-                writer.abort()
-                raise
-        return BackupResult(
-            path=destination,
-            storage=self.storage,
-            created_at=created_at,
-            schema_version=None,
-            counts=counts,
-            files=count,
-            size=size,
-        )
+            return _pack(
+                self._settings.data_dir,
+                destination,
+                (documents, FIRESTORE_MEMBER),
+                BackupResult(
+                    path=destination,
+                    storage=self.storage,
+                    created_at=created_at,
+                    schema_version=None,
+                    counts=counts,
+                    files=0,
+                    size=0,
+                ),
+                progress,
+            )
 
     def restore(
         self, archive: Path, *, force: bool = False, progress: Progress | None = None

@@ -4,7 +4,7 @@ read page by page through the list use cases and written as they come."""
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
@@ -174,6 +174,26 @@ def _inside(moment: datetime | None, start: datetime | None, end: datetime | Non
     return (start is None or moment >= start) and (end is None or moment < end)
 
 
+async def _newest_first(
+    read: Callable[[str | None], Awaitable[Any]],
+    when: Callable[[Any], datetime],
+    start: datetime | None,
+    end: datetime | None,
+) -> AsyncIterator[list[Any]]:
+    """The items of a newest-first list, page by page (``read(cursor)`` gives a page),
+    keeping those whose ``when`` falls between ``start`` and ``end``; once a page reaches
+    past ``start`` nothing later in the list is wanted."""
+    cursor = None
+    while True:
+        page = await read(cursor)
+        yield [item for item in page.items if _inside(when(item), start, end)]
+        if page.next_cursor is None or (
+            start is not None and page.items and when(page.items[-1]) < start
+        ):
+            return
+        cursor = page.next_cursor
+
+
 @app.command("customers")
 def export_customers(
     fmt: FormatOpt = Format.CSV,
@@ -203,18 +223,17 @@ def export_customers(
             wanted = FunnelStage(stage) if stage else None
         except ValueError as exc:
             raise ValidationError(f"filtro inválido: {exc}") from exc
-        cursor = None
-        while True:
-            page = await container.list_customers()(
+        list_customers = container.list_customers()
+        pages = _newest_first(
+            lambda cursor: list_customers(
                 CustomerQuery(clinic_id=clinic.id, stage=wanted, tag=tag, limit=PAGE, cursor=cursor)
-            )
-            yield [_row(c, columns) for c in page.items if _inside(c.created_at, start, end)]
-            # Newest first: once past --since, nothing later in the list is wanted.
-            if page.next_cursor is None or (
-                start is not None and page.items and page.items[-1].created_at < start
-            ):
-                return
-            cursor = page.next_cursor
+            ),
+            lambda customer: customer.created_at,
+            start,
+            end,
+        )
+        async for items in pages:
+            yield [_row(c, columns) for c in items]
 
     _run_export(data_dir, fmt, output, columns, rows)
 
@@ -251,22 +270,17 @@ def export_chats(
             }
         except ValueError as exc:
             raise ValidationError(f"filtro inválido: {exc}") from exc
-        cursor = None
-        while True:
-            page = await container.list_chats()(
+        list_chats = container.list_chats()
+        pages = _newest_first(
+            lambda cursor: list_chats(
                 ChatQuery(clinic_id=clinic.id, limit=PAGE, cursor=cursor, **filters)
-            )
-            yield [
-                _row(c, columns)
-                for c in page.items
-                if (channel is None or c.channel_id == channel)
-                and _inside(c.last_message_at, start, end)
-            ]
-            if page.next_cursor is None or (
-                start is not None and page.items and page.items[-1].last_message_at < start
-            ):
-                return
-            cursor = page.next_cursor
+            ),
+            lambda chat: chat.last_message_at,
+            start,
+            end,
+        )
+        async for items in pages:
+            yield [_row(c, columns) for c in items if channel is None or c.channel_id == channel]
 
     _run_export(data_dir, fmt, output, columns, rows)
 

@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
+from porfin_tui.ptbr import reais
 from porfin_tui.screens.template import parameter_names
 from porfin_tui.widgets.chat_list import _spread, matches, sort_key
 from porfin_tui.widgets.format import (
     attachment,
     clock_time,
     failure,
-    money,
     phone,
     ticks,
     waited,
@@ -40,8 +40,8 @@ def test_times_are_the_clinics():
 def test_phones_and_money():
     assert phone("+5511987654321") == "+55 11 98765-4321"
     assert phone("+351912345678") == "+351912345678"
-    assert money(15000) == "R$ 150,00"
-    assert money(123456789) == "R$ 1.234.567,89"
+    assert reais(15000) == "R$ 150,00"
+    assert reais(123456789) == "R$ 1.234.567,89"
 
 
 def test_ticks_say_how_far_a_message_got():

@@ -218,6 +218,19 @@ class SlotPicker(Vertical):
         self.show(slots, note)
 
 
+async def bookable(api: Api) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The clinic's active appointment types and professionals, read together."""
+    types, professionals = await asyncio.gather(
+        api.get("/api/v1/appointment-types"), api.get("/api/v1/professionals")
+    )
+    return types, professionals
+
+
+def professional_options(professionals: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """A professional selector's options: anyone first, then each by name."""
+    return [("Qualquer profissional", ""), *((p["name"], p["id"]) for p in professionals)]
+
+
 class BookingDialog(ModalScreen[dict[str, Any] | None]):
     """Book an appointment: the patient (given, or searched), the type, the professional (or
     anyone), then a free slot. Dismissed with the appointment booked (None: closed).
@@ -311,9 +324,7 @@ class BookingDialog(ModalScreen[dict[str, Any] | None]):
     async def load(self) -> None:
         api = api_of(self)
         try:
-            types, professionals = await asyncio.gather(
-                api.get("/api/v1/appointment-types"), api.get("/api/v1/professionals")
-            )
+            types, professionals = await bookable(api)
         except ApiError as exc:
             self.say(problem_text(exc))
             return
@@ -324,9 +335,7 @@ class BookingDialog(ModalScreen[dict[str, Any] | None]):
         self.query_one("#type", Select).set_options(
             (f"{t['name']} ({t['duration_minutes']} min)", t["id"]) for t in types
         )
-        self.query_one("#professional", Select).set_options(
-            [("Qualquer profissional", "")] + [(p["name"], p["id"]) for p in professionals]
-        )
+        self.query_one("#professional", Select).set_options(professional_options(professionals))
         if self.professional_id in self.professionals:
             self.query_one("#professional", Select).value = self.professional_id
         if self.type_id in self.types:

@@ -23,7 +23,13 @@ from porfin_tui.ptbr import (
     problem_text,
     short_day,
 )
-from porfin_tui.screens.booking import BookingDialog, CustomerPicker, api_of
+from porfin_tui.screens.booking import (
+    BookingDialog,
+    CustomerPicker,
+    api_of,
+    bookable,
+    professional_options,
+)
 
 
 def parse_weekdays(text: str) -> list[str]:
@@ -112,18 +118,14 @@ class WaitlistDialog(ModalScreen[dict[str, Any] | None]):
     async def load(self) -> None:
         api = api_of(self)
         try:
-            types, professionals = await asyncio.gather(
-                api.get("/api/v1/appointment-types"), api.get("/api/v1/professionals")
-            )
+            types, professionals = await bookable(api)
         except ApiError as exc:
             self.say(problem_text(exc))
             return
         self.query_one("#wl-type", Select).set_options((t["name"], t["id"]) for t in types)
         if len(types) == 1:
             self.query_one("#wl-type", Select).value = types[0]["id"]
-        self.query_one("#wl-professional", Select).set_options(
-            [("Qualquer profissional", "")] + [(p["name"], p["id"]) for p in professionals]
-        )
+        self.query_one("#wl-professional", Select).set_options(professional_options(professionals))
 
     @on(CustomerPicker.Chosen)
     def _chosen(self, event: CustomerPicker.Chosen) -> None:

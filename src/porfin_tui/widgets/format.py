@@ -8,6 +8,8 @@ from typing import Any
 
 from rich.text import Text
 
+from porfin_tui.ptbr import instant
+
 AUTHORS = {
     "patient": "paciente",
     "ai": "IA",
@@ -39,13 +41,6 @@ STAGES = {
     "lost": "perdido",
 }
 CONSENTS = {"service": "atendimento", "reminders": "lembretes", "marketing": "marketing"}
-APPOINTMENT_STATUS = {
-    "requested": "solicitada",
-    "confirmed": "confirmada",
-    "attended": "atendida",
-    "no_show": "faltou",
-    "cancelled": "cancelada",
-}
 HANDOFF_REASONS = {
     "ai_turned_off": "IA desligada pela equipe",
     "clinic_phone_reply": "respondida pelo celular da clínica",
@@ -57,7 +52,7 @@ def parse_time(value: Any) -> datetime | None:
     if not value or not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return instant(value)
     except ValueError:
         return None
 
@@ -115,13 +110,6 @@ def chat_name(chat: dict[str, Any]) -> str:
     """The customer's name, or their phone when the name is unknown."""
     name = (chat.get("customer_name") or "").strip()
     return name or phone(chat.get("customer_phone")) or "(sem nome)"
-
-
-def money(cents: int) -> str:
-    """``R$ 1.234,56``."""
-    reais, centavos = divmod(abs(int(cents)), 100)
-    sign = "-" if cents < 0 else ""
-    return f"{sign}R$ {reais:,}".replace(",", ".") + f",{centavos:02d}"
 
 
 def ticks(message: dict[str, Any]) -> Text:

@@ -11,14 +11,13 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from porfin_tui.ptbr import APPOINTMENT_STATUS, reais
 from porfin_tui.widgets.format import (
-    APPOINTMENT_STATUS,
     CONSENTS,
     STAGES,
     chat_name,
     handoff,
     local,
-    money,
     parse_time,
     phone,
 )
@@ -86,7 +85,7 @@ def render_sidebar(
         text.append("  nenhuma\n")
     for charge in charges or []:
         due = int(charge.get("amount_cents") or 0) - int(charge.get("paid_cents") or 0)
-        text.append(f"  {money(due)}", style="bold")
+        text.append(f"  {reais(due)}", style="bold")
         text.append(f" {charge.get('description') or ''}")
         if charge.get("due_date"):
             day = charge["due_date"]
