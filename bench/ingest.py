@@ -28,6 +28,7 @@ import hmac
 import json
 import os
 import re
+import resource
 import shutil
 import socket
 import sqlite3
@@ -43,6 +44,37 @@ ROOT = Path(__file__).resolve().parents[1]
 PATIENTS = 2000
 PACED_CONNECTIONS = 128
 
+# Open-loop pacing, in place of both scripts' __PACING__ line: each wrk thread is a Poisson
+# source of PP_RATE / PP_THREADS requests a second on its own clock (LuaJIT's ffi reads
+# CLOCK_MONOTONIC). Every request a connection is about to send takes the thread's next
+# arrival time and waits for it, so the offered rate does not depend on how fast the server
+# answers (a closed loop with think times slows down as latency grows). Requests already due
+# when a connection frees up leave at once: a server that falls behind shows in the achieved
+# rate. wrk's timers count whole milliseconds, so a request may leave up to 1 ms early.
+PACING = r"""
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } pp_timespec;
+int clock_gettime(int clk_id, pp_timespec *tp);
+]]
+local clock = ffi.new("pp_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, clock)
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
+local gap_ms = 0
+if os.getenv("PP_RATE") then
+  gap_ms = 1000 * tonumber(os.getenv("PP_THREADS")) / tonumber(os.getenv("PP_RATE"))
+end
+local next_ms = nil
+function delay()
+  if gap_ms == 0 then return 0 end
+  local now = now_ms()
+  next_ms = (next_ms or now) - math.log(1 - math.random()) * gap_ms
+  return math.max(0, next_ms - now)
+end
+"""
+
 LUA = r"""
 local counter = 0
 local thread_id = 0
@@ -55,16 +87,7 @@ function init(args)
   thread_id = tid
   math.randomseed(tid * 7919 + 17)
 end
-local per_conn_ms = 0
-if os.getenv("PP_RATE") then
-  per_conn_ms = 1000 * tonumber(os.getenv("PP_CONNS")) / tonumber(os.getenv("PP_RATE"))
-end
--- Exponential think times: each connection is a Poisson source, so requests do not arrive in
--- synchronized bursts of one per connection.
-function delay()
-  if per_conn_ms == 0 then return 0 end
-  return -math.log(1 - math.random()) * per_conn_ms
-end
+__PACING__
 function request()
   counter = counter + 1
   local patient = (counter * 7919 + thread_id * 104729) % __PATIENTS__
@@ -101,14 +124,7 @@ function init(args)
   end
   math.randomseed(tid * 7919 + 17)
 end
-local per_conn_ms = 0
-if os.getenv("PP_RATE") then
-  per_conn_ms = 1000 * tonumber(os.getenv("PP_CONNS")) / tonumber(os.getenv("PP_RATE"))
-end
-function delay()
-  if per_conn_ms == 0 then return 0 end
-  return -math.log(1 - math.random()) * per_conn_ms
-end
+__PACING__
 function request()
   local entry = lines[(counter % #lines) + 1]
   counter = counter + step
@@ -189,9 +205,32 @@ def wait_healthy(url: str, timeout: float = 30) -> None:
     raise SystemExit("server did not become healthy")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` and its living descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grown = {pid}, True
+    while grown:
+        found = {child for child, parent in parents.items() if parent in tree}
+        grown = not found <= tree
+        tree |= found
+    return sum(times.get(member, 0.0) for member in tree)
+
+
 @contextlib.contextmanager
-def serving(data_dir: Path, workers: int) -> Iterator[str]:
-    """Run ``porfin serve`` on ``data_dir`` on a free port; yields its base URL once healthy."""
+def serving(data_dir: Path, workers: int) -> Iterator[tuple[str, int]]:
+    """Run ``porfin serve`` on ``data_dir`` on a free port; yields its base URL and process id
+    once healthy."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -220,7 +259,7 @@ def serving(data_dir: Path, workers: int) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base)
-        yield base
+        yield base, server.pid
     finally:
         server.terminate()
         server.wait(30)
@@ -267,8 +306,17 @@ def set_up(data_dir: Path, route: str = "simulator") -> tuple[str, str]:
 
 
 def run_wrk(
-    url: str, script: Path, seconds: int, env: dict[str, str], connections: int = 64
+    url: str,
+    script: Path,
+    seconds: int,
+    env: dict[str, str],
+    server_pid: int,
+    connections: int = 64,
 ) -> dict[str, float]:
+    """Run wrk; return its rate, p50, p99 and request count, and the CPU time per request of
+    the server (all its processes) and of wrk, in microseconds."""
+    server_cpu = tree_cpu_seconds(server_pid)
+    wrk_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         [
             "wrk",
@@ -287,6 +335,9 @@ def run_wrk(
         env={**os.environ, **env},
         check=True,
     ).stdout
+    server_cpu = tree_cpu_seconds(server_pid) - server_cpu
+    wrk_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_cpu = (wrk_usage.ru_utime - wrk_cpu.ru_utime) + (wrk_usage.ru_stime - wrk_cpu.ru_stime)
     if "Non-2xx" in out or "Socket errors" in out:
         raise SystemExit(f"errors during the run:\n{out}")
 
@@ -300,11 +351,14 @@ def run_wrk(
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     total = re.search(r"(\d+) requests in", out)
     assert rate and total
+    count = int(total.group(1))
     return {
         "rate": float(rate.group(1)),
         "p50": latency("50"),
         "p99": latency("99"),
-        "count": int(total.group(1)),
+        "count": count,
+        "server_us": 1e6 * server_cpu / max(count, 1),
+        "wrk_us": 1e6 * wrk_cpu / max(count, 1),
     }
 
 
@@ -337,18 +391,24 @@ def main() -> None:
         unique[run] = write_signed_bodies(path, run, bodies_per_run)
         return {"PP_BODIES": str(path), "PP_THREADS": str(WRK_THREADS)}
 
-    with serving(data_dir, args.workers) as base:
+    with serving(data_dir, args.workers) as (base, pid):
         script = data_dir / "ingest.lua"
         lua = CLOUD_LUA if cloud else LUA.replace("__PATIENTS__", str(PATIENTS))
+        lua = lua.replace("__PACING__", PACING)
         script.write_text(lua, encoding="utf-8")
         url = f"{base}/webhooks/{'whatsapp/cloud' if cloud else 'simulator'}/{channel_id}"
         env = {"PP_TOKEN": token}
-        run_wrk(url, script, 3, {**env, **run_env("warmup")})
-        paced_env = {"PP_RATE": str(args.rate), "PP_CONNS": str(PACED_CONNECTIONS)}
+        run_wrk(url, script, 3, {**env, **run_env("warmup")}, pid)
+        paced_env = {"PP_RATE": str(args.rate), "PP_THREADS": str(WRK_THREADS)}
         paced = run_wrk(
-            url, script, args.seconds, {**env, **run_env("paced"), **paced_env}, PACED_CONNECTIONS
+            url,
+            script,
+            args.seconds,
+            {**env, **run_env("paced"), **paced_env},
+            pid,
+            PACED_CONNECTIONS,
         )
-        saturated = run_wrk(url, script, args.seconds, {**env, **run_env("saturation")})
+        saturated = run_wrk(url, script, args.seconds, {**env, **run_env("saturation")}, pid)
     prefix = "wamid.bench" if cloud else "bench"
     with sqlite3.connect(data_dir / "porfin.db") as conn:
         stored = {
@@ -363,7 +423,8 @@ def main() -> None:
     for name, run in (("paced", paced), ("saturation", saturated)):
         print(
             f"[{name}] ingest: {run['rate']:.0f} msg/s p50 {run['p50']:.2f} ms "
-            f"p99 {run['p99']:.2f} ms  (sent {run['count']}, stored {stored[name]})"
+            f"p99 {run['p99']:.2f} ms  (sent {run['count']}, stored {stored[name]}; "
+            f"CPU per message: server {run['server_us']:.0f} us, wrk {run['wrk_us']:.0f} us)"
         )
         sent = min(run["count"], unique.get(name, run["count"]))
         if stored[name] < sent:

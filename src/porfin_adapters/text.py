@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def fold(text: str) -> str:
@@ -22,6 +23,26 @@ def digits(text: str) -> str:
 def words(text: str) -> list[str]:
     """Distinct folded words of ``text``, in order of first appearance."""
     return list(dict.fromkeys(_WORD.findall(fold(text))))
+
+
+def phrase_prefix_match(text: str, term: str) -> bool:
+    """True when the folded words of ``term`` appear in ``text`` one after another, the last
+    one as a word prefix: SQLite FTS5's ``"term"*`` with the ``unicode61 remove_diacritics 2``
+    tokenizer (letters and digits make words), for text not in a full-text index yet.
+
+    >>> phrase_prefix_match("Quero marcar uma Limpeza amanhã", "uma limp")
+    True
+    """
+    wanted = _TOKEN.findall(fold(term))
+    if not wanted:
+        return False
+    tokens = _TOKEN.findall(fold(text))
+    *whole, prefix = wanted
+    span = len(wanted)
+    return any(
+        tokens[at : at + span - 1] == whole and tokens[at + span - 1].startswith(prefix)
+        for at in range(len(tokens) - span + 1)
+    )
 
 
 _PHONE_PUNCTUATION = frozenset("+-() .")

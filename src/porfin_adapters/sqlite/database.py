@@ -35,6 +35,7 @@ from typing import IO, Any
 import structlog
 
 from porfin_adapters.customer_search import customer_keys_of_document
+from porfin_adapters.text import phrase_prefix_match
 from porfin_core.errors import Conflict, PorfinError, StorageUnavailable
 
 log = structlog.get_logger(__name__)
@@ -47,8 +48,10 @@ CHECKPOINT_EVERY_SECONDS = 1.0
 CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024
 BEGIN_TIMEOUT_SECONDS = 10.0
 INDEX_EVERY_SECONDS = 0.1
-"""A busy writer (more commits already queued) adds new messages to the full-text index at
-most this often: one large insert costs much less than many small ones."""
+"""The writer adds new messages to the full-text index at most this often, inside one of its
+commits (or a commit of its own once the writes stop): one large insert into the index costs
+much less than many small ones. Searches read the messages not indexed yet directly
+(``phrase_prefix_match``), so they never miss one."""
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -58,7 +61,12 @@ def _connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection
     conn.execute("PRAGMA mmap_size=268435456")  # reads straight from the OS page cache
+    conn.create_function("porfin_phrase_match", 2, _phrase_match, deterministic=True)
     return conn
+
+
+def _phrase_match(text: str | None, term: str) -> bool:
+    return text is not None and phrase_prefix_match(text, term)
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -164,6 +172,7 @@ class SqliteDatabase:
         self._checkpoint_lock: IO[bytes] | None = None
         self._write_turn: IO[bytes] | None = None
         self._index_due = 0.0
+        self._index_timer: asyncio.TimerHandle | None = None
 
     async def open(self) -> None:
         """Migrate, connect and start the committer and checkpointer."""
@@ -192,6 +201,9 @@ class SqliteDatabase:
         if self._writer is None:
             return
         await self._queue.join()
+        if self._index_timer is not None:
+            self._index_timer.cancel()
+            self._index_timer = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -282,22 +294,32 @@ class SqliteDatabase:
             _fail(batch, exc)
             return
         applied = [future for writes, future in batch if self._apply_one(writes, future)]
-        now = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        indexed = loop.time() >= self._index_due
         try:
-            # An idle writer indexes every commit; a busy one catches up every
-            # INDEX_EVERY_SECONDS, and always once the queue runs dry.
-            if now >= self._index_due or self._queue.empty():
+            if indexed:
                 _index_new_messages(self.writer)
-                self._index_due = now + INDEX_EVERY_SECONDS
             self.writer.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 self.writer.execute("ROLLBACK")
             _fail([([], f) for f in applied], StorageUnavailable(f"commit failed: {exc}"))
             return
+        if indexed:
+            self._index_due = loop.time() + INDEX_EVERY_SECONDS
+        elif self._index_timer is None:
+            # Index what this commit added even if no other write comes: an empty unit of
+            # work at the due time runs a commit that only indexes.
+            self._index_timer = loop.call_at(self._index_due, self._index_later)
         for future in applied:
             if not future.done():
                 future.set_result(None)
+
+    def _index_later(self) -> None:
+        self._index_timer = None
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.add_done_callback(_ignore_failure)  # a failed pass: the next commit indexes
+        self._queue.put_nowait(([], done))
 
     def _apply_one(self, writes: list[Write], future: asyncio.Future[None]) -> bool:
         conn = self.writer
@@ -368,6 +390,11 @@ class SqliteDatabase:
         except (sqlite3.Error, StorageUnavailable):
             return False
         return True
+
+
+def _ignore_failure(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _index_new_messages(conn: sqlite3.Connection) -> None:

@@ -453,7 +453,14 @@ class SqliteChatRepository(_Repo):
                 "id IN (SELECT chat_id FROM messages_fts WHERE messages_fts MATCH ?"
                 f" AND clinic_id = ? ORDER BY rowid DESC LIMIT {SEARCH_MESSAGE_HITS})"
             )
-            params += [_fts_phrase(fold(term)), query.clinic_id]
+            # The messages the writer has not indexed yet (at most INDEX_EVERY_SECONDS of
+            # them), matched the way the index would.
+            alternatives.append(
+                "id IN (SELECT chat_id FROM messages"
+                " WHERE rowid > (SELECT last_rowid FROM search_state) AND clinic_id = ?"
+                " AND porfin_phrase_match(body, ?))"
+            )
+            params += [_fts_phrase(fold(term)), query.clinic_id, query.clinic_id, term]
             where.append("(" + " OR ".join(alternatives) + ")")
         if query.waiting:  # oldest wait first
             return _page(
