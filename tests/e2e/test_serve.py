@@ -57,8 +57,9 @@ def server(tmp_path):
                 pytest.fail(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
             time.sleep(0.1)
     yield url, env, proc
-    proc.terminate()
-    proc.wait(timeout=30)
+    if proc.poll() is None:
+        proc.terminate()
+    proc.communicate(timeout=30)  # also closes the pipes
 
 
 def test_first_start_serves_the_api_and_the_cli_talks_to_it(server, tmp_path):
@@ -93,3 +94,43 @@ def test_first_start_serves_the_api_and_the_cli_talks_to_it(server, tmp_path):
     output = proc.communicate(timeout=30)[0]
     assert "Token de administrador" in output
     assert f"{url}/schema" in output
+
+
+def test_the_realtime_socket_works_through_the_served_protocol(server):
+    """``porfin serve`` hands uvicorn a transport that writes once per loop turn; the
+    WebSocket upgraded from it carries the realtime events."""
+    import asyncio
+
+    import websockets
+
+    from porfin_adapters.settings import load_settings
+    from porfin_adapters.tokens import ensure_admin_token
+
+    url, env, _ = server
+    admin = ensure_admin_token(load_settings(data_dir=env["PORFIN_DATA_DIR"]))[0]
+
+    async def listen() -> list[str]:
+        async with websockets.connect(
+            url.replace("http", "ws") + "/api/v1/ws",
+            additional_headers={"Authorization": f"Bearer {admin}"},
+        ) as socket_:
+            assert json.loads(await asyncio.wait_for(socket_.recv(), 10))["type"] == "ready"
+            await socket_.send(json.dumps({"action": "subscribe", "topic": "inbox"}))
+            assert json.loads(await asyncio.wait_for(socket_.recv(), 10))["type"] == "subscribed"
+            sent = await asyncio.to_thread(
+                _porfin,
+                "simulate",
+                "Quero marcar uma limpeza",
+                "--from",
+                "+5511987654321",
+                "--url",
+                url,
+                env=env,
+            )
+            assert sent.returncode == 0, sent.stderr
+            types = []
+            while "message.created" not in types:
+                types.append(json.loads(await asyncio.wait_for(socket_.recv(), 10))["type"])
+            return types
+
+    assert "message.created" in asyncio.run(listen())
