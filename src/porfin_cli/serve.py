@@ -80,8 +80,6 @@ def serve(
     """Inicia a API (Litestar + uvicorn) sobre a instalação local."""
     import uvicorn
 
-    from porfin_http.server import CoalescingHttpToolsProtocol
-
     settings, installation, token, created = _set_up(data_dir)
     host = host or settings.host
     port = port or settings.port
@@ -108,7 +106,7 @@ def serve(
             port=port,
             workers=workers or settings.workers,
             loop="uvloop",
-            http=CoalescingHttpToolsProtocol,
+            http="porfin_http.server:CoalescingHttpToolsProtocol",  # one write per response
             access_log=False,  # Porfin's own (PORFIN_ACCESS_LOG) has the route and request id
             log_level="warning",
             log_config=None,  # uvicorn's records go through Porfin's logging (same format)

@@ -9,7 +9,7 @@ in one go (the usual case: Litestar sends the start and the whole body without w
 in one system call. Nothing waits longer than the current turn of the loop, and the order of
 writes and the close are kept.
 
-``porfin serve`` runs uvicorn with it (``http=`` accepts a protocol class).
+``porfin serve`` runs uvicorn with it (``http="porfin_http.server:CoalescingHttpToolsProtocol"``).
 """
 
 from __future__ import annotations
