@@ -556,14 +556,14 @@ def main() -> None:
     token = ensure_admin_token(load_settings(data_dir=data_dir))[0]
     failed = []
     try:
-        with serving(data_dir, args.workers) as base:
+        with serving(data_dir, args.workers) as (base, pid):
             script = data_dir / "read.lua"
             script.write_text(LUA, encoding="utf-8")
             for name, paths in runs.items():
                 listing = data_dir / f"{name}.paths"
                 listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
                 env = {"PP_TOKEN": token, "PP_PATHS": str(listing)}
-                run_wrk(base, script, 3, env)  # warm the page cache and the workers
+                run_wrk(base, script, 3, env, pid)  # warm the page cache and the workers
                 if args.rate:
                     # Enough connections for the rate, each busy often enough that the server
                     # never closes it as idle (uvicorn's keep-alive timeout is 5 s).
@@ -571,7 +571,9 @@ def main() -> None:
                     paced_env = {"PP_RATE": str(args.rate), "PP_CONNS": str(conns)}
                     label = f"read {name} [paced {args.rate}/s]"
                     try:
-                        paced = run_wrk(base, script, args.seconds, {**env, **paced_env}, conns)
+                        paced = run_wrk(
+                            base, script, args.seconds, {**env, **paced_env}, pid, conns
+                        )
                     except SystemExit as exc:  # timeouts: the rate is beyond this scenario
                         print(f"{label}: not held ({str(exc).splitlines()[-1].strip()})")
                         failed.append(name)
@@ -580,7 +582,7 @@ def main() -> None:
                         if paced["p99"] > 50:
                             failed.append(name)
                 try:
-                    run = run_wrk(base, script, args.seconds, env)
+                    run = run_wrk(base, script, args.seconds, env, pid)
                 except SystemExit as exc:
                     print(f"read {name} [saturation]: {str(exc).splitlines()[-1].strip()}")
                 else:
