@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -11,6 +12,10 @@ import time
 import urllib.request
 
 import pytest
+import websockets
+
+from porfin_adapters.settings import load_settings
+from porfin_adapters.tokens import ensure_admin_token
 
 pytestmark = pytest.mark.slow
 
@@ -96,16 +101,9 @@ def test_first_start_serves_the_api_and_the_cli_talks_to_it(server, tmp_path):
     assert f"{url}/schema" in output
 
 
-def test_the_realtime_socket_works_through_the_served_protocol(server):
+def test_the_realtime_liveworks_through_the_served_protocol(server):
     """``porfin serve`` hands uvicorn a transport that writes once per loop turn; the
     WebSocket upgraded from it carries the realtime events."""
-    import asyncio
-
-    import websockets
-
-    from porfin_adapters.settings import load_settings
-    from porfin_adapters.tokens import ensure_admin_token
-
     url, env, _ = server
     admin = ensure_admin_token(load_settings(data_dir=env["PORFIN_DATA_DIR"]))[0]
 
@@ -113,10 +111,10 @@ def test_the_realtime_socket_works_through_the_served_protocol(server):
         async with websockets.connect(
             url.replace("http", "ws") + "/api/v1/ws",
             additional_headers={"Authorization": f"Bearer {admin}"},
-        ) as socket_:
-            assert json.loads(await asyncio.wait_for(socket_.recv(), 10))["type"] == "ready"
-            await socket_.send(json.dumps({"action": "subscribe", "topic": "inbox"}))
-            assert json.loads(await asyncio.wait_for(socket_.recv(), 10))["type"] == "subscribed"
+        ) as live:
+            assert json.loads(await asyncio.wait_for(live.recv(), 10))["type"] == "ready"
+            await live.send(json.dumps({"action": "subscribe", "topic": "inbox"}))
+            assert json.loads(await asyncio.wait_for(live.recv(), 10))["type"] == "subscribed"
             sent = await asyncio.to_thread(
                 _porfin,
                 "simulate",
@@ -130,7 +128,7 @@ def test_the_realtime_socket_works_through_the_served_protocol(server):
             assert sent.returncode == 0, sent.stderr
             types = []
             while "message.created" not in types:
-                types.append(json.loads(await asyncio.wait_for(socket_.recv(), 10))["type"])
+                types.append(json.loads(await asyncio.wait_for(live.recv(), 10))["type"])
             return types
 
     assert "message.created" in asyncio.run(listen())
