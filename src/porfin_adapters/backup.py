@@ -298,11 +298,15 @@ def _pack(
     data_dir: Path,
     destination: Path,
     store: tuple[Path, str],
-    taken: BackupResult,
+    *,
+    storage: str,
+    created_at: datetime,
+    schema_version: int | None,
+    counts: dict[str, int],
     progress: Progress | None,
 ) -> BackupResult:
     """Write the archive: the storage's copy (``store``: file, member name), the data
-    directory's files and the manifest of ``taken``; returns ``taken`` with files and size."""
+    directory's files and the manifest; returns what was written."""
     store_file, store_member = store
     files = data_files(data_dir, exclude=destination)
     total = store_file.stat().st_size + sum(_size(path) for path, _ in files)
@@ -310,12 +314,19 @@ def _pack(
     try:
         writer.add_file(store_file, store_member)
         count = sum(writer.add_file(path, name) for path, name in files)
-        manifest = _manifest(taken.storage, taken.created_at, taken.schema_version, taken.counts)
-        size = writer.finish(manifest)
+        size = writer.finish(_manifest(storage, created_at, schema_version, counts))
     except BaseException:
         writer.abort()
         raise
-    return attrs.evolve(taken, files=count, size=size)
+    return BackupResult(
+        path=destination,
+        storage=storage,
+        created_at=created_at,
+        schema_version=schema_version,
+        counts=counts,
+        files=count,
+        size=size,
+    )
 
 
 # -- reading archives -------------------------------------------------------------------------
@@ -653,16 +664,11 @@ class SqliteBackup:
                 self._settings.data_dir,
                 destination,
                 (snapshot, DB_MEMBER),
-                BackupResult(
-                    path=destination,
-                    storage=self.storage,
-                    created_at=created_at,
-                    schema_version=version,
-                    counts=counts,
-                    files=0,
-                    size=0,
-                ),
-                progress,
+                storage=self.storage,
+                created_at=created_at,
+                schema_version=version,
+                counts=counts,
+                progress=progress,
             )
 
     def restore(
@@ -880,16 +886,11 @@ class FirestoreBackup:
                 self._settings.data_dir,
                 destination,
                 (documents, FIRESTORE_MEMBER),
-                BackupResult(
-                    path=destination,
-                    storage=self.storage,
-                    created_at=created_at,
-                    schema_version=None,
-                    counts=counts,
-                    files=0,
-                    size=0,
-                ),
-                progress,
+                storage=self.storage,
+                created_at=created_at,
+                schema_version=None,
+                counts=counts,
+                progress=progress,
             )
 
     def restore(

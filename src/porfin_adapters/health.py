@@ -87,26 +87,25 @@ def _ok(check: str, target: str, detail: str | None = None, **facts: Any) -> Che
 
 
 def _failed(check: str, target: str, problem: str, detail: str | None, **facts: Any) -> CheckResult:
-    return CheckResult(
-        check=check,
-        target=target,
-        status=CheckStatus.FAILED,
-        problem=problem,
-        detail=detail,
-        facts=facts,
-    )
+    return _flagged(CheckStatus.FAILED, check, target, problem, detail, facts)
 
 
 def _warning(
     check: str, target: str, problem: str, detail: str | None, **facts: Any
 ) -> CheckResult:
+    return _flagged(CheckStatus.WARNING, check, target, problem, detail, facts)
+
+
+def _flagged(
+    status: CheckStatus,
+    check: str,
+    target: str,
+    problem: str,
+    detail: str | None,
+    facts: dict[str, Any],
+) -> CheckResult:
     return CheckResult(
-        check=check,
-        target=target,
-        status=CheckStatus.WARNING,
-        problem=problem,
-        detail=detail,
-        facts=facts,
+        check=check, target=target, status=status, problem=problem, detail=detail, facts=facts
     )
 
 

@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -102,6 +103,24 @@ def _cloud(token: str, *extra: str) -> list[str]:
         "--cloud-app-secret",
         "app-secret-0123456789",
         *extra,
+    ]
+
+
+def _evolution_channel(served: Any) -> list[str]:
+    """``porfin init``'s options for an Evolution channel on the fake ``served``."""
+    return [
+        "--channel",
+        "evolution",
+        "--channel-name",
+        "Celular",
+        "--phone",
+        "+55 11 98765-4321",
+        "--evolution-url",
+        served.url,
+        "--evolution-instance",
+        "clinica",
+        "--evolution-api-key",
+        served.fake.api_key,
     ]
 
 
@@ -240,20 +259,7 @@ def test_init_checks_the_cloud_api_token_live(porfin, graph):
 
 def test_init_pairs_nothing_but_checks_the_evolution_instance(porfin):
     for served in serve(FakeEvolution()):
-        args = [
-            "--channel",
-            "evolution",
-            "--channel-name",
-            "Celular",
-            "--phone",
-            "+55 11 98765-4321",
-            "--evolution-url",
-            served.url,
-            "--evolution-instance",
-            "clinica",
-            "--evolution-api-key",
-            served.fake.api_key,
-        ]
+        args = _evolution_channel(served)
         result = porfin(*_clinic(*args))
         assert result.exit_code == 0, result.output
         assert "Canal: Celular (Evolution API, +5511987654321) — criado" in result.stdout
@@ -469,22 +475,7 @@ def test_doctor_reports_calendars_whose_access_is_gone(porfin):
 
 def test_a_service_that_hangs_is_a_failed_check_not_a_hung_doctor(porfin):
     for served in serve(FakeEvolution()):
-        made = porfin(
-            "init",
-            "--no-input",
-            "--channel",
-            "evolution",
-            "--channel-name",
-            "Celular",
-            "--phone",
-            "+55 11 98765-4321",
-            "--evolution-url",
-            served.url,
-            "--evolution-instance",
-            "clinica",
-            "--evolution-api-key",
-            served.fake.api_key,
-        )
+        made = porfin("init", "--no-input", *_evolution_channel(served))
         assert made.exit_code == 0, made.output
         served.fake.fail_next("connectionState", 200, delay=3)
         started = time.monotonic()

@@ -231,6 +231,19 @@ def professional_options(professionals: list[dict[str, Any]]) -> list[tuple[str,
     return [("Qualquer profissional", ""), *((p["name"], p["id"]) for p in professionals)]
 
 
+def type_and_professional_fields(type_id: str, professional_id: str) -> ComposeResult:
+    """The appointment-type and professional rows of a form (options come from
+    :func:`bookable`; the professional starts at anyone)."""
+    with Horizontal(classes="field"):
+        yield Label("Atendimento")
+        yield Select[str]([], prompt="escolha o tipo", id=type_id, compact=True)
+    with Horizontal(classes="field"):
+        yield Label("Profissional")
+        yield Select[str](
+            professional_options([]), value="", allow_blank=False, id=professional_id, compact=True
+        )
+
+
 class BookingDialog(ModalScreen[dict[str, Any] | None]):
     """Book an appointment: the patient (given, or searched), the type, the professional (or
     anyone), then a free slot. Dismissed with the appointment booked (None: closed).
@@ -294,18 +307,7 @@ class BookingDialog(ModalScreen[dict[str, Any] | None]):
                 yield Static(self.customer_name or "—", id="patient-name")
             if self.customer_id is None:
                 yield CustomerPicker(id="customer-picker")
-            with Horizontal(classes="field"):
-                yield Label("Atendimento")
-                yield Select[str]([], prompt="escolha o tipo", id="type", compact=True)
-            with Horizontal(classes="field"):
-                yield Label("Profissional")
-                yield Select[str](
-                    [("Qualquer profissional", "")],
-                    value="",
-                    allow_blank=False,
-                    id="professional",
-                    compact=True,
-                )
+            yield from type_and_professional_fields("type", "professional")
             yield SlotPicker(id="slot-picker")
             with Horizontal(classes="field"):
                 yield Label("Observação")

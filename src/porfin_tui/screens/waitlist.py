@@ -29,6 +29,7 @@ from porfin_tui.screens.booking import (
     api_of,
     bookable,
     professional_options,
+    type_and_professional_fields,
 )
 
 
@@ -83,18 +84,7 @@ class WaitlistDialog(ModalScreen[dict[str, Any] | None]):
             yield Static(f"Paciente: {self.customer_name or '—'}", id="waitlist-patient")
             if self.customer_id is None:
                 yield CustomerPicker()
-            with Horizontal(classes="field"):
-                yield Label("Atendimento")
-                yield Select[str]([], prompt="escolha o tipo", id="wl-type", compact=True)
-            with Horizontal(classes="field"):
-                yield Label("Profissional")
-                yield Select[str](
-                    [("Qualquer profissional", "")],
-                    value="",
-                    allow_blank=False,
-                    id="wl-professional",
-                    compact=True,
-                )
+            yield from type_and_professional_fields("wl-type", "wl-professional")
             with Horizontal(id="periods"):
                 yield Label("Períodos")
                 for key, name in PERIODS.items():
