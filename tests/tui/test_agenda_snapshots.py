@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from porfin_tui.screens.agenda import AgendaScreen
 from porfin_tui.screens.booking import BookingDialog
@@ -57,7 +59,14 @@ async def settle(app, pilot) -> None:
     await app.workers.wait_for_complete()
     for field in app.screen.query(Input):
         field.cursor_blink = False
+    # A table measures its new rows' columns when its message queue runs dry: on a busy
+    # machine that can come after a fixed pause.
+    await until(pilot, lambda: not any(_measuring(table) for table in app.screen.query(DataTable)))
     await pilot.pause(0.2)
+
+
+def _measuring(table: DataTable[Any]) -> bool:
+    return bool(table._require_update_dimensions or table._updated_cells)
 
 
 @pytest.mark.parametrize("size", SIZES)
