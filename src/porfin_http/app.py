@@ -43,7 +43,11 @@ from porfin_http.controllers.simulator import simulator_webhook
 from porfin_http.controllers.slots import SlotController
 from porfin_http.controllers.users import UserController
 from porfin_http.controllers.waitlist import WaitlistController
-from porfin_http.controllers.whatsapp_cloud import cloud_webhook, cloud_webhook_verify
+from porfin_http.controllers.whatsapp_cloud import (
+    CloudWebhookLane,
+    cloud_webhook,
+    cloud_webhook_verify,
+)
 from porfin_http.deps import Services
 from porfin_http.logging import configure_logging
 from porfin_http.operations import Operations
@@ -194,6 +198,8 @@ def create_app(container: Container) -> Litestar:
         logging_config=None,  # porfin_http.logging.configure_logging owns logging
     )
     document_rate_limits(app, [authorize, limits.per_client_guard])
+    # Inside the operations middleware: the lane's answers get the same headers and metrics.
+    app.asgi_handler = CloudWebhookLane(app.asgi_handler, services, settings.max_body_bytes)
     return ops.install(app)
 
 
