@@ -7,16 +7,21 @@ import unicodedata
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
 
 
 def fold(text: str) -> str:
     """Lower-case ``text`` and strip accents ("Conceição" -> "conceicao")."""
+    if text.isascii():  # nothing to decompose (most names and every phone number)
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def digits(text: str) -> str:
     """Only the digits of ``text``."""
+    if text.isascii():
+        return _NOT_ASCII_DIGIT.sub("", text)
     return "".join(ch for ch in text if ch.isdigit())
 
 

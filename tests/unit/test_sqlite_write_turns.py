@@ -54,3 +54,16 @@ async def test_two_writers_on_one_file_lose_nothing(tmp_path):
         await first.close()
         await second.close()
     assert count == 401
+
+
+async def test_statement_journals_stay_in_memory(tmp_path):
+    # Every unit of work runs in a SAVEPOINT: with temporary files, SQLite would create and
+    # unlink a file for its statement journal many times a second under load.
+    db = SqliteDatabase(tmp_path / "porfin.db")
+    await db.open()
+    try:
+        memory = 2
+        assert db.writer.execute("PRAGMA temp_store").fetchone()[0] == memory
+        assert db.reader.execute("PRAGMA temp_store").fetchone()[0] == memory
+    finally:
+        await db.close()

@@ -61,6 +61,8 @@ def _connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection
     conn.execute("PRAGMA mmap_size=268435456")  # reads straight from the OS page cache
+    # Savepoints' statement journals and sorts in memory, not in short-lived temporary files.
+    conn.execute("PRAGMA temp_store=MEMORY")
     conn.create_function("porfin_phrase_match", 2, _phrase_match, deterministic=True)
     return conn
 
