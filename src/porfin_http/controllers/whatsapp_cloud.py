@@ -135,7 +135,7 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 class CloudWebhookLane:
     """ASGI wrapper answering Cloud API webhook deliveries without Litestar's routing,
-    dependency injection and response machinery, which cost about a fifth of the CPU of
+    dependency injection and response machinery, which cost a fifth to a third of the CPU of
     each delivery (Meta may send thousands a second).
 
     It takes only ``POST /webhooks/whatsapp/cloud/{channel_id}`` with a ``Content-Length``
