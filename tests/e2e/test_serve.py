@@ -101,7 +101,7 @@ def test_first_start_serves_the_api_and_the_cli_talks_to_it(server, tmp_path):
     assert f"{url}/schema" in output
 
 
-def test_the_realtime_liveworks_through_the_served_protocol(server):
+def test_the_realtime_websocket_works_through_the_served_protocol(server):
     """``porfin serve`` hands uvicorn a transport that writes once per loop turn; the
     WebSocket upgraded from it carries the realtime events."""
     url, env, _ = server

@@ -164,7 +164,7 @@ class CloudWebhookLane:
                     length = int(value) if value.isdigit() else -1
                 elif name == b"x-hub-signature-256":
                     signature = value.decode("latin-1")
-                elif name == b"origin":
+                elif name == b"origin":  # a browser's request: CORS is the framework's
                     length = -1
                     break
         if match is None or not 0 <= length <= self.max_body_bytes:
