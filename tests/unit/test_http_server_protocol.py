@@ -91,3 +91,28 @@ async def test_a_connection_closed_after_the_response_gets_all_of_it_first():
     assert transport.closed
     assert transport.closed_after == 1
     assert transport.writes[0].endswith(b'{"status":"ok"}')
+
+
+async def test_a_complete_response_leaves_at_once_not_a_loop_turn_later():
+    # Under load the next turn of the loop first runs every request read meanwhile: a response
+    # whose last part is sent is written there and then.
+    config = Config(app, lifespan="off", log_config=None)
+    config.load()
+    protocol = CoalescingHttpToolsProtocol(config, ServerState(), app_state={})
+    transport = FakeTransport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    written_when_complete: list[int] = []
+    complete = protocol.on_response_complete
+
+    def on_response_complete() -> None:
+        complete()
+        written_when_complete.append(len(transport.writes))
+
+    protocol.on_response_complete = on_response_complete  # type: ignore[method-assign]
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: porfin\r\n\r\n")
+    for _ in range(50):
+        await asyncio.sleep(0)
+        if written_when_complete:
+            break
+    assert written_when_complete == [1]
+    assert transport.writes[0].endswith(b'\r\n\r\n{"status":"ok"}')
