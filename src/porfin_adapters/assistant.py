@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import attrs
@@ -17,6 +18,7 @@ import structlog
 from porfin_adapters.events import EventDispatcher
 from porfin_adapters.jobs import JobWorker
 from porfin_core.domain.assistant import choose_assistant
+from porfin_core.domain.clinic import Clinic
 from porfin_core.domain.events import DomainEvent, MessageCreated
 from porfin_core.domain.jobs import Job
 from porfin_core.domain.message import MessageKind
@@ -60,6 +62,7 @@ class AssistantReactions:
     schedule: ScheduleJob
     clock: Clock
     ids: IdGenerator
+    _clinics: dict[str, Clinic] = attrs.field(factory=dict, init=False)
 
     def attach(self, dispatcher: EventDispatcher, worker: JobWorker) -> None:
         """Subscribe to patient messages; handle ``assistant.reply`` jobs."""
@@ -74,10 +77,10 @@ class AssistantReactions:
         # Every patient message comes through here: the cheapest reads decide first (most
         # clinics have no assistant, most chats are not the AI's), and a short text is read
         # from the event rather than from the message.
+        clinic = await self._clinic(event.clinic_id)
+        if not any(a.active for a in clinic.assistants):
+            return
         async with self.answer.uow_factory(read_only=True) as uow:
-            clinic = await uow.clinics.get(event.clinic_id)
-            if not any(a.active for a in clinic.assistants):
-                return
             chat = await uow.chats.get(event.clinic_id, event.chat_id)
             if not chat.ai_may_reply(self.clock.now()):
                 return
@@ -103,6 +106,18 @@ class AssistantReactions:
                 max_attempts=3,
             )
         )
+
+    async def _clinic(self, clinic_id: str) -> Clinic:
+        """The clinic, read once per turn of the event loop: the events of a commit (a batch of
+        patient messages under load) are delivered in one turn and share one read."""
+        clinic = self._clinics.get(clinic_id)
+        if clinic is None:
+            async with self.answer.uow_factory(read_only=True) as uow:
+                clinic = await uow.clinics.get(clinic_id)
+            if not self._clinics:
+                asyncio.get_running_loop().call_soon(self._clinics.clear)
+            self._clinics[clinic_id] = clinic
+        return clinic
 
     async def _reply(self, job: Job) -> None:
         chat_id, message_id = job.payload.get("chat_id"), job.payload.get("message_id")
