@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import time
 
 from porfin_adapters.sqlite.database import SqliteDatabase
 
@@ -65,5 +66,27 @@ async def test_statement_journals_stay_in_memory(tmp_path):
         memory = 2
         assert db.writer.execute("PRAGMA temp_store").fetchone()[0] == memory
         assert db.reader.execute("PRAGMA temp_store").fetchone()[0] == memory
+    finally:
+        await db.close()
+
+
+async def test_the_turn_is_not_held_while_the_event_loop_is_busy(tmp_path):
+    # A thread waits for the turn to be free; only the event loop takes it, when it runs.
+    path = tmp_path / "porfin.db"
+    db = SqliteDatabase(path)
+    await db.open()
+    try:
+        with open(f"{path}.write-lock", "a+b") as other:  # noqa: ASYNC230 - a local file
+            fcntl.flock(other, fcntl.LOCK_EX)
+            waiting = asyncio.create_task(db.apply([_insert("after the turn")]))
+            await asyncio.sleep(0.05)  # the wait for the turn has started in a thread
+            fcntl.flock(other, fcntl.LOCK_UN)
+            time.sleep(0.1)  # noqa: ASYNC251 - the event loop busy with other work
+            # The turn is free meanwhile: another process could take it.
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(other, fcntl.LOCK_UN)
+            await asyncio.wait_for(waiting, 5)
+        rows = db.reader.execute("SELECT value FROM turns").fetchall()
+        assert [row[0] for row in rows] == ["after the turn"]
     finally:
         await db.close()

@@ -283,13 +283,21 @@ class SqliteDatabase:
         again while this one's commits wait tens of milliseconds. An flock is handed over by
         the kernel as soon as it is released, so the workers take turns. Other programs (the
         ``sqlite3`` shell) still only meet SQLite's lock, which ``_begin`` waits for.
+
+        While the turn is another's, a thread waits for it to be free, and the event loop takes
+        it when it runs again: a thread holding it would keep it while the loop finishes the
+        turn it is in (under load, tens of milliseconds of requests), and the other worker
+        would wait for that too. If the other one has taken it again meanwhile, the wait
+        starts over.
         """
         if self._write_turn is None:
             return
-        try:
-            fcntl.flock(self._write_turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            await asyncio.to_thread(fcntl.flock, self._write_turn, fcntl.LOCK_EX)
+        while True:
+            try:
+                fcntl.flock(self._write_turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                await asyncio.to_thread(_wait_until_free, self._write_turn)
 
     def _give_write_turn(self) -> None:
         if self._write_turn is not None:
@@ -401,6 +409,12 @@ class SqliteDatabase:
         except (sqlite3.Error, StorageUnavailable):
             return False
         return True
+
+
+def _wait_until_free(turn: IO[bytes]) -> None:
+    """Block until the write turn is free (taking it for an instant), then leave it free."""
+    fcntl.flock(turn, fcntl.LOCK_EX)
+    fcntl.flock(turn, fcntl.LOCK_UN)
 
 
 def _ignore_failure(future: asyncio.Future[None]) -> None:
