@@ -412,7 +412,7 @@ def main() -> None:
             {**env, **run_env("paced"), **paced_env},
             pid,
             PACED_CONNECTIONS,
-            threads,
+            threads=threads,
         )
         saturated = run_wrk(
             url, script, args.seconds, {**env, **run_env("saturation")}, pid, threads=threads

@@ -4,10 +4,22 @@ worker whose event loop is busy is not starved of SQLite's lock by the other one
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import time
+from collections.abc import Iterator
+from typing import IO
 
 from porfin_adapters.sqlite.database import SqliteDatabase
+
+
+@contextlib.contextmanager
+def _turn_of_another_process(path) -> Iterator[IO[bytes]]:
+    """The write turn held through a third open file description, as another process holds it;
+    the caller may give it back early (``flock(handle, LOCK_UN)``)."""
+    with open(f"{path}.write-lock", "a+b") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        yield other
 
 
 def _insert(value: str):
@@ -24,9 +36,7 @@ async def test_a_writer_waits_for_the_turn_then_commits(tmp_path):
     await first.open()
     await second.open()
     try:
-        # Another process's turn: the lock file held by a third open file description.
-        with open(f"{path}.write-lock", "a+b") as other:  # noqa: ASYNC230 - a local file
-            fcntl.flock(other, fcntl.LOCK_EX)
+        with _turn_of_another_process(path) as other:
             waiting = asyncio.create_task(second.apply([_insert("after the turn")]))
             await asyncio.sleep(0.05)
             assert not waiting.done()
@@ -76,8 +86,7 @@ async def test_the_turn_is_not_held_while_the_event_loop_is_busy(tmp_path):
     db = SqliteDatabase(path)
     await db.open()
     try:
-        with open(f"{path}.write-lock", "a+b") as other:  # noqa: ASYNC230 - a local file
-            fcntl.flock(other, fcntl.LOCK_EX)
+        with _turn_of_another_process(path) as other:
             waiting = asyncio.create_task(db.apply([_insert("after the turn")]))
             await asyncio.sleep(0.05)  # the wait for the turn has started in a thread
             fcntl.flock(other, fcntl.LOCK_UN)

@@ -46,6 +46,8 @@ Write = Callable[[sqlite3.Connection], None]
 raises a PorfinError (or lets a sqlite3 error escape) to undo the whole unit of work."""
 
 CHECKPOINT_EVERY_SECONDS = 0.25
+CHECKPOINT_TAKEOVER_SECONDS = 5.0
+"""How often a process not running the checkpoints tries to take them over."""
 RESTART_WAL_FRAMES = 2048
 """Past this many frames (8 MiB of 4 KiB pages) the checkpointer makes the WAL start over."""
 CATCH_UP_FRAMES = 256
@@ -383,7 +385,7 @@ class SqliteDatabase:
         One process at a time does it (a lock file; the others take over if it stops).
         """
         while self._checkpoint_lock is None:
-            await asyncio.sleep(5)
+            await asyncio.sleep(CHECKPOINT_TAKEOVER_SECONDS)
             self._checkpoint_lock = _take_checkpoint_lock(self.path)
         conn = _connect(self.path)
         turn = _open_lock_file(self.path + ".write-lock")
