@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -47,6 +47,9 @@ def _check_free(host: str, port: int, url: str) -> None:
         fail(f"não foi possível escutar em {url}: {exc.strerror or exc}")
 
 
+APP = "porfin_http.app:create_app_from_env"
+"""The application factory uvicorn runs in each worker."""
+
 PROMETHEUS_FILES = ("counter_", "gauge_", "histogram_", "summary_")
 
 
@@ -80,6 +83,8 @@ def serve(
     """Inicia a API (Litestar + uvicorn) sobre a instalação local."""
     import uvicorn
 
+    from porfin_cli.workers import run_workers
+
     settings, installation, token, created = _set_up(data_dir)
     host = host or settings.host
     port = port or settings.port
@@ -97,19 +102,26 @@ def serve(
     )
     # The server (and each worker process) reads its settings from the environment.
     os.environ["PORFIN_DATA_DIR"] = str(settings.data_dir)
-    _share_metrics(settings, workers or settings.workers)
+    workers = workers or settings.workers
+    _share_metrics(settings, workers)
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "loop": "uvloop",
+        "http": "porfin_http.server:CoalescingHttpToolsProtocol",  # one write per response
+        "access_log": False,  # Porfin's own (PORFIN_ACCESS_LOG) has the route and request id
+        "log_level": "warning",
+        "log_config": None,  # uvicorn's records go through Porfin's logging (same format)
+    }
     try:
-        uvicorn.run(
-            "porfin_http.app:create_app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers or settings.workers,
-            loop="uvloop",
-            http="porfin_http.server:CoalescingHttpToolsProtocol",  # one write per response
-            access_log=False,  # Porfin's own (PORFIN_ACCESS_LOG) has the route and request id
-            log_level="warning",
-            log_config=None,  # uvicorn's records go through Porfin's logging (same format)
-        )
+        if workers > 1:
+            # Each worker on a socket of its own, so connections spread evenly across them.
+            run_workers(uvicorn.Config(APP, **options))
+        else:
+            uvicorn.run(APP, **options)
+    except KeyboardInterrupt:
+        pass
     except OSError as exc:
         fail(f"não foi possível iniciar o servidor em {url}: {exc}")
