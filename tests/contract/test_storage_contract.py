@@ -75,6 +75,20 @@ async def test_customer_found_by_any_identity_and_scoped_to_its_clinic(backend, 
             await uow.customers.get("clinic2", "cust1")
 
 
+async def test_identities_of_two_customers_find_the_older_one(backend, clock):
+    # Before a merge, a sender's identities (phone and BSUID, say) may belong to two customers.
+    older = builders.customer(clock.now(), "cust2", phone="+5511987654321")
+    newer = builders.customer(clock.now() + timedelta(minutes=5), "cust1", phone="+5511912345678")
+    async with backend.uow_factory() as uow:
+        await uow.customers.save(newer)
+        await uow.customers.save(older)
+        await uow.commit()
+    keys = identity_keys([Identity.of_phone("+5511912345678"), Identity.of_phone("+5511987654321")])
+    async with backend.uow_factory(read_only=True) as uow:
+        found = await uow.customers.find_by_identity("clinic1", keys)
+    assert found is not None and found.id == "cust2"
+
+
 async def test_an_identity_cannot_belong_to_two_customers(backend, clock):
     async with backend.uow_factory() as uow:
         await uow.customers.save(builders.customer(clock.now(), "cust1"))

@@ -1,7 +1,6 @@
 """The embedded SQLite database: connections, migrations, group commit and checkpoints.
 
-Units of work read committed data from the reader connection and buffer their writes
-(optimistic concurrency control). ``commit`` hands the buffered writes to the process's single
+Units of work read committed data and buffer their writes (optimistic concurrency control). ``commit`` hands the buffered writes to the process's single
 writer task and waits: the writer applies every unit of work that queued while the previous
 COMMIT ran inside one transaction (adaptive group commit), each in its own SAVEPOINT, and
 acknowledges them after COMMIT, so nothing acknowledged is lost if the process dies, at a
@@ -10,6 +9,13 @@ WAL is fsynced at checkpoints, not at every COMMIT: an operating-system crash or
 may lose the last commits; webhook providers redeliver what was not acknowledged.)
 SQLite's write lock is held only while SQL runs, never while Python decides, so several API
 processes share the database well.
+
+Reads and writes share one connection. SQLite keeps a connection's page cache across its own
+commits but empties it whenever another connection has committed: a separate reader connection
+would read its pages again after every commit of its own process (each lookup cost 14-38 µs
+instead of 4-12 on the ingest path). Sharing is safe because a write transaction never spans
+an ``await``: BEGIN, the batch and COMMIT run within one step of the event loop, so no read
+ever sees uncommitted writes.
 
 A unit of work whose reads went stale (a version changed, a row it saw missing now exists)
 fails with ``TransactionConflict`` and is retried from the start by the use case; one whose
@@ -170,7 +176,7 @@ def _split(script: str) -> list[str]:
 
 
 class SqliteDatabase:
-    """The database file with its writer, reader and checkpoint connections.
+    """The database file with its connection and checkpoint connection.
 
     Call :meth:`open` before use and :meth:`close` at shutdown (both idempotent).
     """
@@ -178,7 +184,6 @@ class SqliteDatabase:
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         self._writer: sqlite3.Connection | None = None
-        self._reader: sqlite3.Connection | None = None
         self._queue: asyncio.Queue[tuple[list[Write], asyncio.Future[None]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._checkpoint_lock: IO[bytes] | None = None
@@ -202,7 +207,6 @@ class SqliteDatabase:
         if self.path != ":memory:":
             # Held for the process life; flock on it decides which process writes next.
             self._write_turn = _open_lock_file(self.path + ".write-lock")
-        self._reader = _connect(self.path)
         self._tasks = [
             asyncio.create_task(self._write_loop(), name="sqlite-writer"),
             asyncio.create_task(self._checkpointer(), name="sqlite-checkpointer"),
@@ -222,30 +226,27 @@ class SqliteDatabase:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await asyncio.to_thread(self._final_checkpoint)
-        for conn in (self._writer, self._reader):
-            if conn is not None:
-                conn.close()
+        self._writer.close()
         if self._write_turn is not None:
             self._write_turn.close()
             self._write_turn = None
         if self._checkpoint_lock is not None:
             self._checkpoint_lock.close()
             self._checkpoint_lock = None
-        self._writer = self._reader = None
+        self._writer = None
 
     @property
     def writer(self) -> sqlite3.Connection:
-        """The writer connection; only the writer task uses it."""
+        """The connection; only the writer task writes on it."""
         if self._writer is None:
             raise StorageUnavailable("database is not open")
         return self._writer
 
     @property
     def reader(self) -> Reader:
-        """A connection that sees committed data only; its errors are Porfin errors."""
-        if self._reader is None:
-            raise StorageUnavailable("database is not open")
-        return Reader(self._reader)
+        """The connection for reads, which see committed data only; its errors are Porfin
+        errors."""
+        return Reader(self.writer)
 
     async def apply(self, writes: list[Write]) -> None:
         """Apply one unit of work's writes atomically and durably; return after COMMIT.
@@ -440,7 +441,7 @@ def _index_new_messages(conn: sqlite3.Connection) -> None:
 
 
 class Reader:
-    """The reader connection, translating SQLite's errors into ``StorageUnavailable``."""
+    """The connection for reads, translating SQLite's errors into ``StorageUnavailable``."""
 
     __slots__ = ("_conn",)
 
