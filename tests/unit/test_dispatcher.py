@@ -6,6 +6,7 @@ import pytest
 from dependency_injector import providers
 
 from porfin_adapters.container import Container, start, stop
+from porfin_adapters.events import MARK_CHUNK, EventDispatcher
 from porfin_adapters.settings import Settings, StorageKind
 from porfin_core.domain.customer import Identity
 from porfin_core.domain.events import (
@@ -15,6 +16,7 @@ from porfin_core.domain.events import (
     MessageCreated,
 )
 from porfin_core.errors import WindowClosed
+from porfin_core.ports.storage import StoredEvent
 from porfin_core.use_cases.receive_inbound_message import ReceiveMessage
 from porfin_core.use_cases.send_staff_message import SendText
 from tests.support import FixedClock, SequentialIds
@@ -179,3 +181,34 @@ async def test_start_and_stop_are_idempotent(tmp_path, clock):
     await dispatcher.start()
     await stop(container)
     await dispatcher.stop()
+
+
+class MarkRecorder:
+    """An outbox that only records how delivered events are marked."""
+
+    def __init__(self) -> None:
+        self.marked: list[list[str]] = []
+
+    async def pending(self, limit: int = 100) -> list[StoredEvent]:
+        return []
+
+    async def mark_dispatched(self, event_ids: list[str]) -> None:
+        self.marked.append(list(event_ids))
+
+
+async def test_delivered_events_are_marked_in_short_writes(clock):
+    # One long delete would hold the write lock (every process's commits wait) for
+    # milliseconds; short ones join the commits around them.
+    outbox = MarkRecorder()
+    dispatcher = EventDispatcher(outbox)
+    await dispatcher.start()
+    stored = [
+        StoredEvent(
+            f"e{n}", CustomerCreated(clinic_id="c", occurred_at=clock.now(), customer_id="x")
+        )
+        for n in range(2 * MARK_CHUNK + 5)
+    ]
+    dispatcher.committed(stored)
+    await dispatcher.stop()
+    assert [len(ids) for ids in outbox.marked] == [MARK_CHUNK, MARK_CHUNK, 5]
+    assert [i for ids in outbox.marked for i in ids] == [s.id for s in stored]
