@@ -1,7 +1,8 @@
 """The embedded SQLite database: connections, migrations, group commit and checkpoints.
 
-Units of work read committed data and buffer their writes (optimistic concurrency control). ``commit`` hands the buffered writes to the process's single
-writer task and waits: the writer applies every unit of work that queued while the previous
+Units of work read committed data and buffer their writes (optimistic concurrency control).
+``commit`` hands the buffered writes to the process's single writer task and waits: the writer
+applies every unit of work that queued while the previous
 COMMIT ran inside one transaction (adaptive group commit), each in its own SAVEPOINT, and
 acknowledges them after COMMIT, so nothing acknowledged is lost if the process dies, at a
 fraction of the cost of one COMMIT per request. (With ``synchronous=NORMAL`` in WAL mode the
