@@ -189,6 +189,24 @@ def write_signed_bodies(path: Path, run: str, count: int) -> int:
     return count
 
 
+def calibrate(rounds: int = 3) -> float:
+    """CPU milliseconds of a fixed single-threaded Python workload (JSON encode and decode and
+    an HMAC of a webhook-sized body, 20,000 times), best of ``rounds``: how fast the machine
+    is at the time of a run, to compare runs of different hours (lower is faster)."""
+    body = {
+        "entry": [{"changes": [{"value": {"messages": [{"id": "wamid.x", "text": "Olá" * 40}]}}]}]
+    }
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.process_time()
+        for _ in range(20_000):
+            raw = json.dumps(body)
+            hmac.new(b"calibration", raw.encode(), hashlib.sha256).hexdigest()
+            json.loads(raw)
+        best = min(best, time.process_time() - start)
+    return best * 1000
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -381,6 +399,7 @@ def main() -> None:
     threads = args.wrk_threads
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
+    speed_before = calibrate()
     data_dir = Path(tempfile.mkdtemp(prefix="porfin-bench-"))
     channel_id, token = set_up(data_dir, args.route)
     cloud = args.route == "cloud"
@@ -430,6 +449,10 @@ def main() -> None:
     print(
         f"route={args.route} workers={args.workers} wrk_threads={threads} patients={PATIENTS}"
         f" customers={customers}"
+    )
+    print(
+        f"machine: calibration {speed_before:.0f} ms before, {calibrate():.0f} ms after"
+        " (a fixed Python workload; lower is faster)"
     )
     for name, run in (("paced", paced), ("saturation", saturated)):
         print(
