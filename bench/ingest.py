@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 import hmac
@@ -189,22 +190,30 @@ def write_signed_bodies(path: Path, run: str, count: int) -> int:
     return count
 
 
-def calibrate(rounds: int = 3) -> float:
-    """CPU milliseconds of a fixed single-threaded Python workload (JSON encode and decode and
-    an HMAC of a webhook-sized body, 20,000 times), best of ``rounds``: how fast the machine
-    is at the time of a run, to compare runs of different hours (lower is faster)."""
+def _workload() -> float:
+    """CPU seconds of a fixed Python workload: JSON encode and decode and an HMAC of a
+    webhook-sized body, 20,000 times."""
     body = {
         "entry": [{"changes": [{"value": {"messages": [{"id": "wamid.x", "text": "Olá" * 40}]}}]}]
     }
+    start = time.process_time()
+    for _ in range(20_000):
+        raw = json.dumps(body)
+        hmac.new(b"calibration", raw.encode(), hashlib.sha256).hexdigest()
+        json.loads(raw)
+    return time.process_time() - start
+
+
+def calibrate(rounds: int = 3) -> float:
+    """Milliseconds of :func:`_workload` run by two processes at once (on both cores), the
+    slower of the two, best of ``rounds``: how fast the machine is at the time of a run, to
+    compare runs of different hours (lower is faster)."""
     best = float("inf")
-    for _ in range(rounds):
-        start = time.process_time()
-        for _ in range(20_000):
-            raw = json.dumps(body)
-            hmac.new(b"calibration", raw.encode(), hashlib.sha256).hexdigest()
-            json.loads(raw)
-        best = min(best, time.process_time() - start)
-    return best * 1000
+    with concurrent.futures.ProcessPoolExecutor(2) as pool:
+        for _ in range(rounds):
+            both = [pool.submit(_workload), pool.submit(_workload)]
+            best = min(best, max(future.result() for future in both))
+    return 1000 * best
 
 
 def free_port() -> int:
