@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 
 class FixedClock:
@@ -48,4 +51,13 @@ def vendor_fixtures(vendor: str) -> Path:
             return folder / vendor
     raise FileNotFoundError(
         f"no recorded payloads for {vendor}: set PORFIN_FIXTURES_DIR to the shared/fixtures folder"
+    )
+
+
+def serve(port: int, env: dict[str, str], workers: int = 2, **popen: Any) -> subprocess.Popen[Any]:
+    """Start ``porfin serve`` on ``port`` with ``workers`` worker processes in a session of its
+    own (stop it with ``os.killpg(proc.pid, SIGTERM)``); ``popen`` goes to ``subprocess.Popen``."""
+    command = [sys.executable, "-m", "porfin_cli", "serve", "--port", str(port)]
+    return subprocess.Popen(
+        [*command, "--workers", str(workers)], env=env, start_new_session=True, **popen
     )

@@ -380,8 +380,9 @@ def test_two_workers_share_their_metrics_and_log_json_with_request_ids(tmp_path)
     import signal
     import socket
     import subprocess
-    import sys
     import urllib.request
+
+    from tests.support import serve
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -397,14 +398,7 @@ def test_two_workers_share_their_metrics_and_log_json_with_request_ids(tmp_path)
     stale = tmp_path / "prometheus" / "counter_1.db"
     stale.parent.mkdir()
     stale.write_bytes(b"left by an earlier run")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "porfin_cli", "serve", "--port", str(port), "--workers", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    proc = serve(port, env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
 
     def get(path: str, **headers: str) -> tuple[int, str]:

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from porfin_cli.workers import SPREADS_CONNECTIONS
+from tests.support import serve
 
 pytestmark = [
     pytest.mark.slow,
@@ -59,13 +59,7 @@ def test_each_worker_listens_on_its_own_socket_and_connections_spread(tmp_path):
         port = sock.getsockname()[1]
     env = {**os.environ, "PORFIN_DATA_DIR": str(tmp_path)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "porfin_cli", "serve", "--port", str(port), "--workers", "2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,
-    )
+    proc = serve(port, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     clients: list[socket.socket] = []
     try:
         deadline = time.monotonic() + 30
