@@ -65,5 +65,7 @@ def run_workers(config: uvicorn.Config) -> None:
     # The supervisor makes every worker, the first ones and their replacements, through this
     # module-level name; this process does nothing else.
     multiprocess.Process = OwnSocketProcess  # type: ignore[misc]
-    log.info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", config.host, config.port)
+    log.info(
+        "%d workers on %s:%d, each on a socket of its own", config.workers, config.host, config.port
+    )
     multiprocess.Multiprocess(config, sockets=[]).run()
