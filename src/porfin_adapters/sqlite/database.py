@@ -5,11 +5,10 @@ Units of work read committed data and buffer their writes (optimistic concurrenc
 applies every unit of work that queued while the previous COMMIT ran inside one transaction
 (adaptive group commit), each in its own SAVEPOINT, and acknowledges them after COMMIT, so
 nothing acknowledged is lost if the process dies, at a fraction of the cost of one COMMIT per
-request. (With ``synchronous=NORMAL`` in WAL mode the
-WAL is fsynced at checkpoints, not at every COMMIT: an operating-system crash or power loss
-may lose the last commits; webhook providers redeliver what was not acknowledged.)
-SQLite's write lock is held only while SQL runs, never while Python decides, so several API
-processes share the database well.
+request. (With ``synchronous=NORMAL`` in WAL mode the WAL is fsynced at checkpoints, not at
+every COMMIT: an operating-system crash or power loss may lose the last commits; webhook
+providers redeliver what was not acknowledged.) SQLite's write lock is held only while SQL
+runs, never while Python decides, so several API processes share the database well.
 
 Reads and writes share one connection. SQLite keeps a connection's page cache across its own
 commits but empties it whenever another connection has committed: a separate reader connection
