@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -20,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support import free_port
 
 EMULATOR_JAR = Path(
     os.environ.get(
@@ -72,12 +73,6 @@ def _unavailable(reason: str) -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _answers(host: str) -> bool:
     try:
         with urllib.request.urlopen(f"http://{host}/", timeout=1) as response:
@@ -119,7 +114,7 @@ def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fir
         _unavailable("`java` is not on PATH")
     if not EMULATOR_JAR.is_file():
         _unavailable(f"{EMULATOR_JAR} does not exist")
-    host = f"127.0.0.1:{_free_port()}"
+    host = f"127.0.0.1:{free_port()}"
     log = tmp_path_factory.mktemp("firestore-emulator") / "emulator.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -213,7 +208,7 @@ def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSer
         finally:
             server.shutdown()
         return
-    port = _free_port()
+    port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     log = tmp_path_factory.mktemp("redis") / "redis.log"
     with log.open("wb") as out:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -54,10 +55,17 @@ def vendor_fixtures(vendor: str) -> Path:
     )
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def serve(port: int, env: dict[str, str], workers: int = 2, **popen: Any) -> subprocess.Popen[Any]:
     """Start ``porfin serve`` on ``port`` with ``workers`` worker processes in a session of its
     own (stop it with ``os.killpg(proc.pid, SIGTERM)``); ``popen`` goes to ``subprocess.Popen``."""
-    command = [sys.executable, "-m", "porfin_cli", "serve", "--port", str(port)]
+    command = ["serve", "--port", str(port), "--workers", str(workers)]
     return subprocess.Popen(
-        [*command, "--workers", str(workers)], env=env, start_new_session=True, **popen
+        [sys.executable, "-m", "porfin_cli", *command], env=env, start_new_session=True, **popen
     )

@@ -121,7 +121,5 @@ def serve(
             run_workers(uvicorn.Config(APP, **options))
         else:
             uvicorn.run(APP, **options)
-    except KeyboardInterrupt:
-        pass
     except OSError as exc:
         fail(f"não foi possível iniciar o servidor em {url}: {exc}")

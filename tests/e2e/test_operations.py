@@ -378,15 +378,12 @@ def test_two_workers_share_their_metrics_and_log_json_with_request_ids(tmp_path)
     import json
     import os
     import signal
-    import socket
     import subprocess
     import urllib.request
 
-    from tests.support import serve
+    from tests.support import free_port, serve
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "PORFIN_DATA_DIR": str(tmp_path),

@@ -30,8 +30,9 @@ from porfin_core.ports.auth import Principal
 from porfin_core.use_cases.create_staff_user import NewStaffUser
 from porfin_http.app import create_app
 from porfin_http.realtime import channel_of
-from tests.conftest import _free_port, _redis_answers, _redis_unavailable, _stop
+from tests.conftest import _redis_answers, _redis_unavailable, _stop
 from tests.e2e.conftest import AUTH, FAST_HASHER, TOKEN, simulate
+from tests.support import free_port
 
 WAIT = 10.0  # seconds: a bound on waiting for a frame, never a pause
 PATH = "/api/v1/ws"
@@ -476,7 +477,7 @@ class RestartableRedis:
 
     def __init__(self, binary: str, log_path) -> None:
         self.binary = binary
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None

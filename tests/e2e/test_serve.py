@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,9 @@ import websockets
 
 from porfin_adapters.settings import load_settings
 from porfin_adapters.tokens import ensure_admin_token
+from tests.support import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _porfin(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -39,7 +33,7 @@ def _porfin(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 @pytest.fixture
 def server(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORFIN_DATA_DIR": str(tmp_path)}
     env.pop("PORFIN_ADMIN_TOKEN", None)
     proc = subprocess.Popen(

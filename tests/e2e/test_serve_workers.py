@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from porfin_cli.workers import SPREADS_CONNECTIONS
-from tests.support import serve
+from tests.support import free_port, serve
 
 pytestmark = [
     pytest.mark.slow,
@@ -54,9 +54,7 @@ def _children(pid: int) -> list[int]:
 
 
 def test_each_worker_listens_on_its_own_socket_and_connections_spread(tmp_path):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PORFIN_DATA_DIR": str(tmp_path)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = serve(port, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -8,13 +8,14 @@ import pytest
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from porfin_cli.serve import APP
 from porfin_cli.workers import SPREADS_CONNECTIONS, own_socket
 
 pytestmark = pytest.mark.skipif(not SPREADS_CONNECTIONS, reason="Linux's SO_REUSEPORT")
 
 
 def _config(port: int) -> uvicorn.Config:
-    return uvicorn.Config("porfin_http.app:create_app_from_env", host="127.0.0.1", port=port)
+    return uvicorn.Config(APP, host="127.0.0.1", port=port)
 
 
 def test_workers_sockets_share_the_port():
