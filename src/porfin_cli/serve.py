@@ -83,7 +83,7 @@ def serve(
     """Inicia a API (Litestar + uvicorn) sobre a instalação local."""
     import uvicorn
 
-    from porfin_cli.workers import run_workers
+    from porfin_cli.own_sockets import SPREADS_CONNECTIONS, run_on_own_sockets
 
     settings, installation, token, created = _set_up(data_dir)
     host = host or settings.host
@@ -116,9 +116,9 @@ def serve(
         "log_config": None,  # uvicorn's records go through Porfin's logging (same format)
     }
     try:
-        if workers > 1:
+        if workers > 1 and SPREADS_CONNECTIONS:
             # Each worker on a socket of its own, so connections spread evenly across them.
-            run_workers(uvicorn.Config(APP, **options))
+            run_on_own_sockets(uvicorn.Config(APP, **options))
         else:
             uvicorn.run(APP, **options)
     except OSError as exc:

@@ -1,5 +1,5 @@
 """``porfin serve --workers N``: each worker listens on a socket of its own, so the kernel
-spreads connections evenly across the workers (porfin_cli.workers)."""
+spreads connections evenly across the workers (porfin_cli.own_sockets)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from porfin_cli.workers import SPREADS_CONNECTIONS
+from porfin_cli.own_sockets import SPREADS_CONNECTIONS
 from tests.support import free_port, serve
 
 pytestmark = [

@@ -1,4 +1,4 @@
-"""porfin_cli.workers: the socket each worker listens on."""
+"""porfin_cli.own_sockets: the socket each worker listens on."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from porfin_cli.own_sockets import SPREADS_CONNECTIONS, own_socket
 from porfin_cli.serve import APP
-from porfin_cli.workers import SPREADS_CONNECTIONS, own_socket
 
 pytestmark = pytest.mark.skipif(not SPREADS_CONNECTIONS, reason="Linux's SO_REUSEPORT")
 

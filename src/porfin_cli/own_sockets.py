@@ -11,8 +11,8 @@ every run.
 With ``SO_REUSEPORT`` each worker listens on a socket of its own, bound in the worker, and the
 kernel spreads new connections across the sockets by a hash of their addresses. A worker that
 dies takes its socket with it, so no connection waits on a socket nobody accepts from.
-Linux only: other systems keep uvicorn's shared socket (their ``SO_REUSEPORT`` does not
-spread connections).
+Linux only: on other systems ``porfin serve`` keeps uvicorn's shared socket (their
+``SO_REUSEPORT`` does not spread connections).
 """
 
 from __future__ import annotations
@@ -56,12 +56,10 @@ class OwnSocketProcess(multiprocess.Process):
         super().target([own_socket(self.config)])
 
 
-def run_workers(config: uvicorn.Config) -> None:
+def run_on_own_sockets(config: uvicorn.Config) -> None:
     """Run ``config.workers`` worker processes under uvicorn's supervisor (restarts of dead
-    workers, ``SIGHUP`` reloads, ``SIGTERM``), each on a socket of its own on Linux."""
-    if not SPREADS_CONNECTIONS:
-        multiprocess.Multiprocess(config, sockets=[config.bind_socket()]).run()
-        return
+    workers, ``SIGHUP`` reloads, ``SIGTERM``), each on a socket of its own; only where
+    :data:`SPREADS_CONNECTIONS`."""
     # The supervisor makes every worker, the first ones and their replacements, through this
     # module-level name; this process does nothing else.
     multiprocess.Process = OwnSocketProcess  # type: ignore[misc]
